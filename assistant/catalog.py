@@ -1,0 +1,250 @@
+"""The catalog: documents (normalised text), chunks and the BM25 lexical index in one SQLite file.
+
+SQLite is the source of truth. A document and its chunks and lexical rows change in one
+transaction, so the catalog is never half-updated. The vector index (Chroma) is kept in step
+by `assistant.store`, which only trusts vectors whose chunk ids the catalog holds.
+Safe for several threads (one connection each) and several processes (WAL).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from assistant.lexical import terms
+from assistant.types import Chunk, Document, DocumentInfo, Filters
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS documents (
+    doc_id TEXT PRIMARY KEY,
+    source TEXT NOT NULL UNIQUE,
+    title TEXT NOT NULL,
+    date TEXT,
+    text TEXT NOT NULL,
+    content_hash TEXT NOT NULL,
+    fingerprint TEXT NOT NULL DEFAULT '',
+    ingested_at TEXT NOT NULL DEFAULT (datetime('now'))
+);
+CREATE TABLE IF NOT EXISTS chunks (
+    rowid INTEGER PRIMARY KEY,
+    chunk_id TEXT NOT NULL UNIQUE,
+    doc_id TEXT NOT NULL REFERENCES documents(doc_id) ON DELETE CASCADE,
+    ordinal INTEGER NOT NULL,
+    start INTEGER NOT NULL,
+    end INTEGER NOT NULL,
+    n_tokens INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id);
+CREATE VIRTUAL TABLE IF NOT EXISTS lexical USING fts5(terms, tokenize="unicode61 tokenchars '_'");
+CREATE VIRTUAL TABLE IF NOT EXISTS lexical_vocab USING fts5vocab(lexical, 'row');
+"""
+
+
+class Catalog:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._local = threading.local()
+        self.db.executescript(_SCHEMA)  # idempotent DDL; executescript manages its own transaction
+        self.db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+
+    @property
+    def db(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None, check_same_thread=False)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            self._local.conn = conn
+        return conn
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+    def transaction(self) -> _Tx:
+        return _Tx(self.db)
+
+    # --- meta ------------------------------------------------------------------
+    def get_meta(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+
+    # --- documents -------------------------------------------------------------
+    def document(self, doc_id: str) -> Document | None:
+        row = self.db.execute(
+            "SELECT doc_id, source, title, date, text, content_hash FROM documents WHERE doc_id=?", (doc_id,)
+        ).fetchone()
+        return _doc(row) if row else None
+
+    def documents_by_ids(self, doc_ids: Iterable[str]) -> dict[str, Document]:
+        ids = list(set(doc_ids))
+        out: dict[str, Document] = {}
+        for i in range(0, len(ids), 500):
+            part = ids[i : i + 500]
+            q = f"SELECT doc_id, source, title, date, text, content_hash FROM documents WHERE doc_id IN ({','.join('?' * len(part))})"
+            out.update((r[0], _doc(r)) for r in self.db.execute(q, part))
+        return out
+
+    def doc_by_source(self, source: str) -> tuple[str, str, str] | None:
+        """(doc_id, content_hash, fingerprint) of the document read from `source`."""
+        return self.db.execute(
+            "SELECT doc_id, content_hash, fingerprint FROM documents WHERE source=?", (source,)
+        ).fetchone()
+
+    def fingerprints(self) -> dict[str, tuple[str, str]]:
+        """source -> (doc_id, fingerprint) for every document: the no-change fast path."""
+        return {r[0]: (r[1], r[2]) for r in self.db.execute("SELECT source, doc_id, fingerprint FROM documents")}
+
+    def set_fingerprint(self, doc_id: str, fingerprint: str) -> None:
+        self.db.execute("UPDATE documents SET fingerprint=? WHERE doc_id=?", (fingerprint, doc_id))
+
+    def list_documents(self) -> list[DocumentInfo]:
+        rows = self.db.execute(
+            "SELECT d.doc_id, d.source, d.title, d.date, length(d.text), count(c.rowid) FROM documents d "
+            "LEFT JOIN chunks c ON c.doc_id = d.doc_id GROUP BY d.doc_id ORDER BY d.doc_id"
+        )
+        return [DocumentInfo(doc_id=r[0], source=r[1], title=r[2], date=r[3], chars=r[4], chunks=r[5]) for r in rows]
+
+    def sources(self) -> dict[str, str]:
+        return {r[0]: r[1] for r in self.db.execute("SELECT source, doc_id FROM documents")}
+
+    def doc_id_taken(self, doc_id: str, source: str) -> bool:
+        row = self.db.execute("SELECT source FROM documents WHERE doc_id=?", (doc_id,)).fetchone()
+        return row is not None and row[0] != source
+
+    def counts(self) -> tuple[int, int]:
+        d = self.db.execute("SELECT count(*) FROM documents").fetchone()[0]
+        c = self.db.execute("SELECT count(*) FROM chunks").fetchone()[0]
+        return int(d), int(c)
+
+    # --- chunks ----------------------------------------------------------------
+    def chunk_ids(self, doc_id: str | None = None) -> set[str]:
+        if doc_id is None:
+            return {r[0] for r in self.db.execute("SELECT chunk_id FROM chunks")}
+        return {r[0] for r in self.db.execute("SELECT chunk_id FROM chunks WHERE doc_id=?", (doc_id,))}
+
+    def chunks(self, chunk_ids: Sequence[str]) -> dict[str, Chunk]:
+        """Chunks by id, text sliced from their document (ids the catalog does not hold are absent)."""
+        out: dict[str, Chunk] = {}
+        ids = list(chunk_ids)
+        for i in range(0, len(ids), 500):
+            part = ids[i : i + 500]
+            q = (
+                "SELECT c.chunk_id, c.doc_id, c.ordinal, c.start, c.end, c.n_tokens, substr(d.text, c.start + 1, c.end - c.start) "
+                f"FROM chunks c JOIN documents d ON d.doc_id = c.doc_id WHERE c.chunk_id IN ({','.join('?' * len(part))})"
+            )
+            for r in self.db.execute(q, part):
+                out[r[0]] = Chunk(chunk_id=r[0], doc_id=r[1], ordinal=r[2], start=r[3], end=r[4], n_tokens=r[5], text=r[6])
+        return out
+
+    def neighbours(self, doc_id: str, ordinal: int) -> list[Chunk]:
+        """The chunks just before and after one chunk (for context windows)."""
+        rows = self.db.execute(
+            "SELECT chunk_id FROM chunks WHERE doc_id=? AND ordinal BETWEEN ? AND ? ORDER BY ordinal",
+            (doc_id, ordinal - 1, ordinal + 1),
+        )
+        found = self.chunks([r[0] for r in rows])
+        return sorted(found.values(), key=lambda c: c.ordinal)
+
+    def put_documents(self, items: Sequence[tuple[Document, Sequence[Chunk], str]]) -> None:
+        """Replace documents with their chunks and lexical rows, in one transaction."""
+        with self.transaction() as db:
+            for doc, chunks, fingerprint in items:
+                self._delete(db, doc.doc_id)
+                db.execute(
+                    "INSERT INTO documents (doc_id, source, title, date, text, content_hash, fingerprint) VALUES (?,?,?,?,?,?,?)",
+                    (doc.doc_id, doc.source, doc.title, doc.date, doc.text, doc.content_hash, fingerprint),
+                )
+                title_terms = terms(doc.title)
+                for c in chunks:
+                    cur = db.execute(
+                        "INSERT INTO chunks (chunk_id, doc_id, ordinal, start, end, n_tokens) VALUES (?,?,?,?,?,?)",
+                        (c.chunk_id, c.doc_id, c.ordinal, c.start, c.end, c.n_tokens),
+                    )
+                    # title terms count towards every chunk of the document
+                    db.execute("INSERT INTO lexical (rowid, terms) VALUES (?, ?)", (cur.lastrowid, " ".join(terms(c.text) + title_terms)))
+
+    def delete_document(self, doc_id: str) -> None:
+        with self.transaction() as db:
+            self._delete(db, doc_id)
+
+    @staticmethod
+    def _delete(db: sqlite3.Connection, doc_id: str) -> None:
+        db.execute("DELETE FROM lexical WHERE rowid IN (SELECT rowid FROM chunks WHERE doc_id=?)", (doc_id,))
+        db.execute("DELETE FROM chunks WHERE doc_id=?", (doc_id,))
+        db.execute("DELETE FROM documents WHERE doc_id=?", (doc_id,))
+
+    # --- filters & lexical search ---------------------------------------------
+    def resolve_filters(self, filters: Filters) -> list[str] | None:
+        """The doc ids a filter allows (None: no filter)."""
+        if filters.is_empty():
+            return None
+        where, args = [], []
+        if filters.doc_ids:
+            where.append(f"doc_id IN ({','.join('?' * len(filters.doc_ids))})")
+            args += filters.doc_ids
+        if filters.sources:
+            where.append(f"source IN ({','.join('?' * len(filters.sources))})")
+            args += filters.sources
+        if filters.date_from:
+            where.append("date >= ?")
+            args.append(filters.date_from)
+        if filters.date_to:
+            where.append("date <= ?")
+            args.append(filters.date_to)
+        return [r[0] for r in self.db.execute(f"SELECT doc_id FROM documents WHERE {' AND '.join(where)}", args)]
+
+    def lexical_search(self, query: str, limit: int, doc_ids: Sequence[str] | None = None) -> list[tuple[str, float]]:
+        """BM25 over chunk terms: [(chunk_id, score)], best first (score higher = better)."""
+        qterms = sorted(set(terms(query)))
+        if not qterms or (doc_ids is not None and not doc_ids):
+            return []
+        match = " OR ".join(f'"{t}"' for t in qterms)
+        sql = "SELECT c.chunk_id, -bm25(lexical) AS s FROM lexical JOIN chunks c ON c.rowid = lexical.rowid WHERE lexical MATCH ?"
+        args: list[object] = [match]
+        if doc_ids is not None:
+            sql += f" AND c.doc_id IN ({','.join('?' * len(doc_ids))})"
+            args += list(doc_ids)
+        sql += " ORDER BY bm25(lexical) LIMIT ?"
+        args.append(limit)
+        return [(r[0], float(r[1])) for r in self.db.execute(sql, args)]
+
+    def document_frequencies(self, qterms: Iterable[str]) -> tuple[dict[str, int], int]:
+        """How many chunks contain each term, and the number of chunks (for IDF)."""
+        ts = list(set(qterms))
+        n = self.db.execute("SELECT count(*) FROM chunks").fetchone()[0]
+        if not ts:
+            return {}, int(n)
+        rows = self.db.execute(f"SELECT term, doc FROM lexical_vocab WHERE term IN ({','.join('?' * len(ts))})", ts)
+        return {r[0]: int(r[1]) for r in rows}, int(n)
+
+
+class _Tx:
+    """BEGIN IMMEDIATE ... COMMIT, ROLLBACK on error."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+
+    def __enter__(self) -> sqlite3.Connection:
+        self.db.execute("BEGIN IMMEDIATE")
+        return self.db
+
+    def __exit__(self, exc_type: object, *_: object) -> None:
+        self.db.execute("ROLLBACK" if exc_type else "COMMIT")
+
+
+def _doc(row: Sequence[object]) -> Document:
+    return Document(
+        doc_id=str(row[0]), source=str(row[1]), title=str(row[2]), date=row[3], text=str(row[4]), content_hash=str(row[5])  # type: ignore[arg-type]
+    )

@@ -1,0 +1,230 @@
+"""`ct-assistant`: ingest, ask, docs (and chat, serve, eval, bench from their own modules).
+
+Exit status: 0 ok; 1 the command ran but something failed (e.g. some files could not be
+ingested, an eval gate failed); 2 usage or input error, reported as one line on stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+PROG = "ct-assistant"
+# Offline by construction: nothing may reach a model hub, and no telemetry.
+_QUIET_ENV = {
+    "HF_HUB_OFFLINE": "1",
+    "TRANSFORMERS_OFFLINE": "1",
+    "HF_HUB_DISABLE_PROGRESS_BARS": "1",
+    "TRANSFORMERS_VERBOSITY": "error",
+    "TOKENIZERS_PARALLELISM": "false",
+    "ANONYMIZED_TELEMETRY": "False",
+    "GRADIO_ANALYTICS_ENABLED": "False",
+}
+
+
+def settings_from(args: argparse.Namespace) -> Any:
+    """Settings from the environment, overridden by --store and other common flags."""
+    from assistant.config import Settings
+
+    overrides: dict[str, Any] = {}
+    if getattr(args, "store", None):
+        overrides["store"] = Path(args.store).expanduser()
+    for flag in ("chroma_host", "chroma_port", "llm_backend", "llm_base_url", "llm_model", "llm_gguf_path"):
+        value = getattr(args, flag, None)
+        if value is not None:
+            overrides[flag] = value
+    if getattr(args, "strict", False):
+        overrides["strict"] = True
+    return Settings(**overrides)
+
+
+def add_store_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--store", help="store directory (default: $CT_ASSISTANT_STORE or ~/.local/share/ct-assistant/store)")
+    p.add_argument("--chroma-host", dest="chroma_host", help="use a Chroma server instead of the local store")
+    p.add_argument("--chroma-port", dest="chroma_port", type=int)
+
+
+def add_llm_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--llm", dest="llm_backend", choices=["none", "openai", "llamacpp"], help="answer with an LLM (default: none = extractive)")
+    p.add_argument("--llm-base-url", dest="llm_base_url", help="OpenAI-compatible endpoint, e.g. http://127.0.0.1:8080/v1")
+    p.add_argument("--llm-model", dest="llm_model")
+    p.add_argument("--llm-gguf", dest="llm_gguf_path", help="GGUF file for --llm llamacpp")
+    p.add_argument("--strict", action="store_true", help="drop answer sentences the judge finds unsupported")
+
+
+def emit(obj: Any) -> None:
+    sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
+    sys.stdout.flush()
+
+
+# --- commands --------------------------------------------------------------------------
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from assistant.api import Assistant
+
+    a = Assistant(settings_from(args))
+    report = a.ingest(args.paths, prune=args.prune, show_progress=not args.json and sys.stderr.isatty())
+    if args.json:
+        emit(report.to_dict())
+    else:
+        print(
+            f"added {report.added}, updated {report.updated}, unchanged {report.unchanged}, removed {report.removed}, "
+            f"failed {len(report.failed)}; store has {report.documents} documents, {report.chunks} chunks"
+        )
+        for f in report.failed:
+            print(f"failed: {f.path}: {f.error}", file=sys.stderr)
+    return 1 if report.failed else 0
+
+
+def filters_from(args: argparse.Namespace) -> Any:
+    from assistant.types import Filters
+
+    return Filters(doc_ids=args.doc or [], sources=args.source or [], date_from=args.date_from, date_to=args.date_to)
+
+
+def format_answer(d: dict[str, Any]) -> str:
+    lines = [d["answer"]]
+    if d.get("standalone_question") and d["standalone_question"] != d["question"]:
+        lines.insert(0, f"(understood as: {d['standalone_question']})")
+    if d["refused"] and d.get("refusal_reason"):
+        lines.append(f"(reason: {d['refusal_reason']})")
+    for s in d.get("sentences", []):
+        if not s.get("supported", True):
+            lines.append(f"(unsupported by its sources: {s['text'][:80]}...)")
+    if d["citations"]:
+        lines.append("")
+        lines.append("Sources:")
+        for c in d["citations"]:
+            lines.append(f"[{c['n']}] {c['title']} ({c['doc_id']}, characters {c['start']}-{c['end']})")
+            lines.append(f"    \"{c['quote']}\"")
+    return "\n".join(lines)
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from assistant.api import Assistant
+
+    a = Assistant(settings_from(args))
+    answer = a.ask(args.question, top_k=args.top_k, filters=filters_from(args))
+    d = answer.to_dict()
+    if args.json:
+        emit(d)
+    else:
+        print(format_answer(d))
+    return 0
+
+
+def cmd_docs(args: argparse.Namespace) -> int:
+    from assistant.api import Assistant
+
+    a = Assistant(settings_from(args))
+    if args.action == "list":
+        docs = a.documents()
+        if args.json:
+            emit([d.model_dump() for d in docs])
+        else:
+            for d in docs:
+                print(f"{d.doc_id}\t{d.date or '-'}\t{d.chunks} chunks\t{d.title}")
+        return 0
+    if not args.doc_id:
+        raise UsageError("docs show needs a DOC_ID")
+    doc = a.document(args.doc_id)
+    if args.json:
+        emit({"doc_id": doc.doc_id, "source": doc.source, "title": doc.title, "date": doc.date, "text": doc.text})
+    else:
+        print(f"{doc.title}\n{doc.doc_id} | {doc.date or 'no date'} | {doc.source}\n\n{doc.text}")
+    return 0
+
+
+class UsageError(Exception):
+    pass
+
+
+# --- parser ------------------------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=PROG, description="Answers about CT policy documents, citing exact passages.")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging (-vv for debug)")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("ingest", help="read, chunk and embed documents into the store")
+    p.add_argument("paths", nargs="+", metavar="PATH", help="files or folders (.txt .md .html .pdf .docx)")
+    add_store_flags(p)
+    p.add_argument("--prune", action="store_true", help="remove documents whose files are gone")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.set_defaults(func=cmd_ingest)
+
+    p = sub.add_parser("ask", help="answer one question with citations")
+    p.add_argument("question")
+    add_store_flags(p)
+    add_llm_flags(p)
+    p.add_argument("--top-k", type=int, default=None, help="passages to retrieve (default 5)")
+    p.add_argument("--doc", action="append", metavar="DOC_ID", help="only this document (repeatable)")
+    p.add_argument("--source", action="append", metavar="PATH", help="only documents from this source path (repeatable)")
+    p.add_argument("--date-from", metavar="YYYY-MM-DD")
+    p.add_argument("--date-to", metavar="YYYY-MM-DD")
+    p.add_argument("--json", action="store_true", help="print the answer as JSON")
+    p.set_defaults(func=cmd_ask)
+
+    p = sub.add_parser("docs", help="list documents or show one")
+    p.add_argument("action", choices=["list", "show"])
+    p.add_argument("doc_id", nargs="?")
+    add_store_flags(p)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_docs)
+
+    for register in _extensions():
+        register(sub)
+    return parser
+
+
+def _extensions() -> list[Callable[[Any], None]]:
+    """Subcommands defined next to their code (chat/serve, eval, bench); each import is cheap."""
+    out: list[Callable[[Any], None]] = []
+    for module in ("assistant.cli_chat", "evals.cli", "benchmarks.cli"):
+        try:
+            mod = __import__(module, fromlist=["register"])
+        except ImportError:
+            continue
+        out.append(mod.register)
+    return out
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    for k, v in _QUIET_ENV.items():
+        os.environ.setdefault(k, v)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    level = logging.WARNING if args.verbose == 0 else logging.INFO if args.verbose == 1 else logging.DEBUG
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    for noisy in ("sentence_transformers", "chromadb", "httpx", "transformers"):
+        logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
+    from pydantic import ValidationError
+
+    from assistant.errors import AssistantError
+
+    try:
+        return int(args.func(args) or 0)
+    except AssistantError as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return 2
+    except UsageError as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return 2
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(x) for x in first.get("loc", ())) or "settings"
+        print(f"{PROG}: error: invalid setting {where}: {first.get('msg')}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

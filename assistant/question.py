@@ -1,0 +1,146 @@
+"""What a question asks for: its content terms, the entities it names, the type of answer it needs.
+
+Used by the extractive answerer to refuse when the passages cannot answer:
+- every entity the question names (France, Punjab, KP...) must occur in the passage,
+  directly or through an alias (an acronym defined in the text, or a known spelling variant);
+- a "how much / how many / budget" question needs a number in the answer sentence,
+  a "when / what year" question a date or time expression.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from assistant.lexical import STOPWORDS, terms
+
+# Spelling variants and short forms common in South-Asian CT writing (extend as corpora grow).
+KNOWN_ALIASES: tuple[tuple[str, ...], ...] = (
+    ("kp", "khyber pakhtunkhwa", "kpk", "khyber-pakhtunkhwa"),
+    ("balochistan", "baluchistan"),
+    ("ct", "counterterrorism", "counter-terrorism", "counter terrorism"),
+    ("ctd", "counterterrorism department", "counter-terrorism department", "counter terrorism department"),
+    ("nacta", "national counter terrorism authority"),
+    ("nap", "national action plan"),
+    ("ttp", "tehreek-e-taliban pakistan", "tehrik-i-taliban pakistan"),
+    ("isi", "inter-services intelligence"),
+    ("fata", "federally administered tribal areas"),
+)
+
+_QUESTION_WORDS = {
+    "what", "which", "who", "whom", "whose", "when", "where", "why", "how", "is", "are", "was", "were",
+    "do", "does", "did", "can", "could", "should", "would", "will", "has", "have", "had", "according",
+    "name", "list", "give", "tell", "describe", "explain", "in", "on", "at", "for", "the", "a", "an", "and", "or",
+}
+
+NUMBER = "number"
+DATE = "date"
+
+_NUMBER_Q = re.compile(
+    r"\b(how (much|many|large|big|long)|what (amount|sum|number|percentage|share|proportion)|"
+    r"budget|cost|spend|spent|funding amount|figure|number of|count of|total of)\b",
+    re.I,
+)
+_DATE_Q = re.compile(r"\b(when|what year|which year|what date|in what year|since when|how long ago)\b", re.I)
+_NUMBER_A = re.compile(
+    r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|fifty|"
+    r"hundred|thousand|million|billion|dozen|dozens|half|quarter)\b",
+    re.I,
+)
+_DATE_A = re.compile(
+    r"\b(1[89]\d\d|20\d\d)\b|\b(january|february|march|april|may|june|july|august|september|october|november|"
+    r"december|last (week|month|year)|next (week|month|year)|yesterday|today|recently|within \d+ (days|weeks|months))\b",
+    re.I,
+)
+_ENTITY = re.compile(r"\b[A-Z][\w’'-]*(?:\s+(?:(?:of|and|for|on)\s+(?:the\s+)?)?[A-Z][\w’'-]*)*")
+
+
+@dataclass(frozen=True)
+class QuestionAnalysis:
+    text: str
+    terms: tuple[str, ...]
+    entities: tuple[str, ...]
+    answer_type: str | None
+    content_terms: frozenset[str] = field(default_factory=frozenset)
+
+
+def answer_type(question: str) -> str | None:
+    if _DATE_Q.search(question):
+        return DATE
+    if _NUMBER_Q.search(question):
+        return NUMBER
+    return None
+
+
+def satisfies_type(sentence: str, kind: str | None) -> bool:
+    if kind == NUMBER:
+        return bool(_NUMBER_A.search(sentence))
+    if kind == DATE:
+        return bool(_DATE_A.search(sentence))
+    return True
+
+
+def entities(question: str) -> tuple[str, ...]:
+    """Capitalised names and acronyms in the question (not the leading question word)."""
+    out: list[str] = []
+    for m in _ENTITY.finditer(question):
+        words = m.group(0).split()
+        # drop leading question/stop words that are capitalised only because they start the sentence
+        while words and (words[0].lower() in _QUESTION_WORDS or words[0].lower() in STOPWORDS):
+            words = words[1:]
+        while words and words[-1].lower() in {"of", "and", "for", "on", "the"}:
+            words = words[:-1]
+        if words:
+            ent = re.sub(r"[’']s?$", "", " ".join(words))
+            if ent and ent.lower() not in STOPWORDS:
+                out.append(ent)
+    return tuple(dict.fromkeys(out))
+
+
+def analyze(question: str) -> QuestionAnalysis:
+    ts = tuple(terms(question))
+    return QuestionAnalysis(
+        text=question, terms=ts, entities=entities(question), answer_type=answer_type(question), content_terms=frozenset(ts)
+    )
+
+
+_ACRONYM_DEF = re.compile(r"((?:[A-Z][\w’'-]*\s+(?:(?:of|and|for|the|on)\s+)?){1,9})\(([A-Z][A-Za-z]{1,9})\)")
+
+
+@lru_cache(maxsize=256)
+def defined_acronyms(text: str) -> tuple[tuple[str, str], ...]:
+    """("NIFTAC", "National Intelligence Fusion and Threat Assessment Centre") pairs defined in a text."""
+    pairs: list[tuple[str, str]] = []
+    for m in _ACRONYM_DEF.finditer(text):
+        words, acro = m.group(1).split(), m.group(2)
+        caps = [w for w in words if w[0].isupper()]
+        # keep the shortest tail of capitalised words whose initials spell the acronym
+        for i in range(len(caps)):
+            initials = "".join(w[0] for w in caps[i:]).upper()
+            if initials == acro.upper().rstrip("S") or initials == acro.upper():
+                pairs.append((acro, " ".join(words[words.index(caps[i]) :])))
+                break
+    return tuple(pairs)
+
+
+def entity_variants(entity: str, passage_text: str = "") -> list[frozenset[str]]:
+    """Term sets any of which, found in a passage, counts as mentioning the entity."""
+    low = entity.lower()
+    variants = {low}
+    for group in KNOWN_ALIASES:
+        if low in group or low.rstrip("s") in group:
+            variants.update(group)
+    for acro, expansion in defined_acronyms(passage_text):
+        if low in (acro.lower(), acro.lower().rstrip("s"), expansion.lower()):
+            variants.update({acro.lower(), expansion.lower()})
+    out = []
+    for v in variants:
+        ts = frozenset(terms(v))
+        if ts:
+            out.append(ts)
+    return out
+
+
+def mentions(entity: str, passage_terms: set[str], passage_text: str = "") -> bool:
+    return any(v <= passage_terms for v in entity_variants(entity, passage_text))

@@ -1,0 +1,147 @@
+"""The store: catalog (SQLite: texts, chunks, BM25) + vector index (Chroma), kept consistent.
+
+Write protocol, per batch of documents (crash-safe at every step):
+  1. mark the store dirty;
+  2. upsert the vectors of new chunks into Chroma (ids are content hashes: idempotent);
+  3. replace the documents, chunks and lexical rows in one SQLite transaction;
+  4. delete the vectors of chunks no longer in the catalog;
+  5. mark the store clean at the end of the run.
+A run killed anywhere leaves the catalog either old or new for each document; vectors the
+catalog does not know are ignored by retrieval and deleted by `reconcile()` at the start of
+the next write, which also re-embeds any catalog chunk whose vector is missing.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from assistant.catalog import Catalog
+from assistant.config import Settings
+from assistant.embed import Embedder
+from assistant.errors import ConfigError, StoreNotFoundError
+from assistant.types import Chunk, Document
+from assistant.vectors import VectorIndex
+
+log = logging.getLogger(__name__)
+
+CATALOG_FILE = "catalog.sqlite3"
+
+
+class Store:
+    def __init__(self, settings: Settings, embedder: Embedder, *, create: bool = False) -> None:
+        self.settings = settings
+        self.embedder = embedder
+        self.root = settings.store
+        path = self.root / CATALOG_FILE
+        if not path.exists():
+            if not create:
+                raise StoreNotFoundError(str(self.root))
+            self.root.mkdir(parents=True, exist_ok=True)
+        self.catalog = Catalog(path)
+        self._check_model()
+        self._vectors: VectorIndex | None = None
+
+    def _check_model(self) -> None:
+        name = self.embedder.name
+        stored = self.catalog.get_meta("embed_model")
+        if stored is None:
+            self.catalog.set_meta("embed_model", name)
+        elif stored != name:
+            raise ConfigError("embed_model_path", str(self.embedder.model_path), f"store {self.root} was built with {stored}")
+
+    @property
+    def vectors(self) -> VectorIndex:
+        if self._vectors is None:
+            s = self.settings
+            self._vectors = VectorIndex.open(
+                path=self.root / "chroma" if not s.chroma_host else None,
+                host=s.chroma_host,
+                port=s.chroma_port,
+                ssl=s.chroma_ssl,
+                name=s.collection,
+                embedder=self.embedder,
+            )
+        return self._vectors
+
+    # --- write protocol ----------------------------------------------------------
+    def begin_write(self) -> dict[str, int]:
+        """Mark dirty; if a previous run did not finish, reconcile first."""
+        stats = {"orphans_deleted": 0, "vectors_restored": 0}
+        if self.catalog.get_meta("dirty") == "1":
+            log.warning("previous ingest did not finish; reconciling %s", self.root)
+            stats = self.reconcile()
+        self.catalog.set_meta("dirty", "1")
+        return stats
+
+    def recover(self) -> dict[str, int]:
+        """Finish what a killed run left (called at the start of every ingest run)."""
+        if self.catalog.get_meta("dirty") != "1":
+            return {"orphans_deleted": 0, "vectors_restored": 0}
+        stats = self.begin_write()
+        self.end_write()
+        return stats
+
+    def end_write(self) -> None:
+        self.catalog.set_meta("dirty", "0")
+
+    def reconcile(self) -> dict[str, int]:
+        """Delete vectors the catalog does not know; re-embed catalog chunks that lack vectors."""
+        in_chroma = self.vectors.all_ids()
+        in_catalog = self.catalog.chunk_ids()
+        orphans = sorted(in_chroma - in_catalog)
+        if orphans:
+            self.vectors.delete(orphans)
+        missing = sorted(in_catalog - in_chroma)
+        if missing:
+            chunks = list(self.catalog.chunks(missing).values())
+            self.vectors.upsert(
+                [c.chunk_id for c in chunks],
+                self.embedder.embed([c.text for c in chunks]),
+                [c.text for c in chunks],
+                [_meta(c) for c in chunks],
+            )
+        return {"orphans_deleted": len(orphans), "vectors_restored": len(missing)}
+
+    def write_documents(self, items: Sequence[tuple[Document, list[Chunk], str]]) -> int:
+        """Store documents with their chunks; embeds only chunks not already stored. Returns #embedded."""
+        old_ids: set[str] = set()
+        for doc, _, _ in items:
+            old_ids |= self.catalog.chunk_ids(doc.doc_id)
+        new_chunks = [c for _, chunks, _ in items for c in chunks]
+        new_ids = {c.chunk_id for c in new_chunks}
+        to_embed = [c for c in new_chunks if c.chunk_id not in old_ids]
+        if to_embed:
+            vecs = self.embedder.embed([c.text for c in to_embed])
+            self.vectors.upsert([c.chunk_id for c in to_embed], vecs, [c.text for c in to_embed], [_meta(c) for c in to_embed])
+        self.catalog.put_documents(items)
+        stale = sorted(old_ids - new_ids)
+        if stale:
+            self.vectors.delete(stale)
+        return len(to_embed)
+
+    def remove_documents(self, doc_ids: Sequence[str]) -> None:
+        ids: set[str] = set()
+        for doc_id in doc_ids:
+            ids |= self.catalog.chunk_ids(doc_id)
+            self.catalog.delete_document(doc_id)
+        if ids:
+            self.vectors.delete(sorted(ids))
+
+    # --- read ------------------------------------------------------------------
+    def dense_search(self, vector: np.ndarray, k: int, doc_ids: Sequence[str] | None) -> list[tuple[str, float]]:
+        return self.vectors.query(vector, k, doc_ids)
+
+    def close(self) -> None:
+        self.catalog.close()
+
+
+def _meta(c: Chunk) -> dict[str, str | int]:
+    return {"doc_id": c.doc_id, "ordinal": c.ordinal}
+
+
+def store_exists(root: Path) -> bool:
+    return (root / CATALOG_FILE).exists()

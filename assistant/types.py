@@ -1,0 +1,165 @@
+"""Our own types at every boundary: Document -> Chunk -> Context -> Answer (with Citations).
+
+LlamaIndex and Chroma objects never leave the modules that use them; these do.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+#: The one refusal text. Shared by the extractive and LLM answerers, the UI and the evals.
+CANNOT_ANSWER = "The documents don't say. I could not find a passage that answers this question."
+
+
+class Document(BaseModel):
+    """A source file turned into normalised text. Citations are offsets into `text`."""
+
+    model_config = ConfigDict(frozen=True)
+
+    doc_id: str
+    source: str
+    title: str
+    date: str | None = None  # ISO YYYY-MM-DD where the text (or its metadata) states one
+    text: str
+    content_hash: str = ""
+
+    def meta(self) -> dict[str, Any]:
+        return {"doc_id": self.doc_id, "source": self.source, "title": self.title, "date": self.date}
+
+
+class Chunk(BaseModel):
+    """A sentence-aligned slice of a Document: `document.text[start:end] == text`."""
+
+    model_config = ConfigDict(frozen=True)
+
+    chunk_id: str
+    doc_id: str
+    ordinal: int
+    start: int
+    end: int
+    text: str
+    n_tokens: int = 0
+
+
+class Context(BaseModel):
+    """A retrieved chunk, with its fused score and the document fields needed to cite it."""
+
+    chunk_id: str
+    doc_id: str
+    score: float
+    text: str
+    start: int
+    end: int
+    source: str = ""
+    title: str = ""
+    date: str | None = None
+    dense_rank: int | None = None
+    dense_score: float | None = None  # cosine similarity of the chunk to the question
+    lexical_rank: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"chunk_id": self.chunk_id, "doc_id": self.doc_id, "score": round(self.score, 6), "text": self.text}
+
+
+class Citation(BaseModel):
+    """Marker `[n]` in an answer points at `quote == document(doc_id).text[start:end]`."""
+
+    n: int
+    doc_id: str
+    source: str
+    title: str
+    chunk_id: str
+    quote: str
+    start: int
+    end: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.model_dump()
+
+
+class AnswerSentence(BaseModel):
+    """One sentence of an answer, the citation markers it carries and whether it is supported."""
+
+    text: str
+    citations: list[int] = Field(default_factory=list)
+    supported: bool = True
+    score: float | None = None  # support score from the grounding judge, when one ran
+
+
+class Timings(BaseModel):
+    retrieve: float = 0.0
+    generate: float = 0.0
+    total: float = 0.0
+
+
+class Answer(BaseModel):
+    question: str
+    answer: str
+    refused: bool
+    mode: str  # "extractive" or the LLM's model name
+    citations: list[Citation] = Field(default_factory=list)
+    contexts: list[Context] = Field(default_factory=list)
+    sentences: list[AnswerSentence] = Field(default_factory=list)
+    timings_ms: Timings = Field(default_factory=Timings)
+    standalone_question: str | None = None
+    refusal_reason: str | None = None
+    notice: str | None = None  # e.g. "LLM unavailable; extractive fallback"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "question": self.question,
+            "standalone_question": self.standalone_question or self.question,
+            "answer": self.answer,
+            "refused": self.refused,
+            "refusal_reason": self.refusal_reason,
+            "mode": self.mode,
+            "notice": self.notice,
+            "citations": [c.to_dict() for c in self.citations],
+            "sentences": [s.model_dump() for s in self.sentences],
+            "contexts": [c.to_dict() for c in self.contexts],
+            "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.model_dump().items()},
+        }
+
+
+class Failure(BaseModel):
+    path: str
+    error: str
+
+
+class IngestReport(BaseModel):
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    failed: list[Failure] = Field(default_factory=list)
+    documents: int = 0  # documents in the store after the run
+    chunks: int = 0  # chunks in the store after the run
+    embedded: int = 0  # chunks embedded by this run (0 when nothing changed)
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.model_dump()
+
+
+class DocumentInfo(BaseModel):
+    """A document's listing entry (no text)."""
+
+    doc_id: str
+    source: str
+    title: str
+    date: str | None
+    chunks: int
+    chars: int
+
+
+class Filters(BaseModel):
+    """Restrict retrieval to documents by id, source path, or date range (inclusive, ISO dates)."""
+
+    doc_ids: list[str] = Field(default_factory=list)
+    sources: list[str] = Field(default_factory=list)
+    date_from: str | None = None
+    date_to: str | None = None
+
+    def is_empty(self) -> bool:
+        return not (self.doc_ids or self.sources or self.date_from or self.date_to)

@@ -1,0 +1,204 @@
+"""Ingest: files -> Documents -> Chunks -> Store, idempotent and crash-safe.
+
+- Unchanged files (same size, mtime and metadata) are skipped without being read; a touched
+  file whose normalised content and metadata are unchanged embeds nothing either.
+- A changed file replaces its chunks; only chunks with new content are embedded.
+- `prune=True` removes documents whose source files are gone.
+- Bad files are reported (path, reason) and the run goes on.
+Embedding is batched across documents (one model call per ~`batch_chunks` chunks).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import re
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from tqdm import tqdm
+
+from assistant.errors import ReadError
+from assistant.store import Store
+from assistant.types import Chunk, Document, Failure, IngestReport
+from ingest.chunk import chunk_text
+from ingest.read import MANIFEST, ParsedFile, load_manifest, read_file
+
+log = logging.getLogger(__name__)
+
+BATCH_CHUNKS = 256
+
+
+def slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9_.-]+", "-", text.lower()).strip("-.")[:64] or "doc"
+
+
+def content_hash(text: str, title: str, date: str | None) -> str:
+    return hashlib.sha256(f"{title}\x00{date or ''}\x00{text}".encode()).hexdigest()
+
+
+def discover(paths: Iterable[Path]) -> tuple[list[Path], list[Failure]]:
+    """Files under the given paths (directories recursively, hidden entries skipped), sorted."""
+    files: list[Path] = []
+    failures: list[Failure] = []
+    for p in paths:
+        p = Path(p).expanduser()
+        if p.is_dir():
+            for root, dirs, names in os.walk(p, onerror=lambda e: failures.append(Failure(path=str(e.filename), error=f"unreadable directory: {e.strerror}"))):
+                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                files.extend(Path(root) / n for n in sorted(names) if not n.startswith(".") and n != MANIFEST)
+        elif p.exists() or p.is_symlink():
+            files.append(p)
+        else:
+            failures.append(Failure(path=str(p), error="no such file or directory"))
+    seen: set[Path] = set()
+    unique = []
+    for f in files:
+        r = f.resolve()
+        if r not in seen:
+            seen.add(r)
+            unique.append(f)
+    return unique, failures
+
+
+def _fingerprint(path: Path, manifest_entry: object) -> str:
+    st = path.stat()
+    meta = hashlib.sha256(json.dumps(manifest_entry, sort_keys=True).encode()).hexdigest()[:12]
+    return f"{st.st_size}:{st.st_mtime_ns}:{meta}"
+
+
+class Ingestor:
+    def __init__(self, store: Store, *, show_progress: bool = False, batch_chunks: int = BATCH_CHUNKS) -> None:
+        self.store = store
+        self.settings = store.settings
+        self.embedder = store.embedder
+        self.show_progress = show_progress
+        self.batch_chunks = batch_chunks
+        self._claimed: dict[str, str] = {}  # doc_id -> source, within this run
+
+    # --- documents -> chunks -------------------------------------------------------
+    def chunk(self, doc: Document) -> list[Chunk]:
+        tok = self.embedder.tokenizer
+
+        def offsets(text: str) -> list[tuple[int, int]]:
+            return list(tok.encode(text, add_special_tokens=False).offsets)
+
+        return chunk_text(
+            doc.doc_id,
+            doc.text,
+            self.embedder.count_tokens,
+            self.settings.chunk_tokens,
+            self.settings.chunk_overlap_sentences,
+            offsets,
+        )
+
+    def _doc_id_for(self, source: str, stem: str) -> str:
+        known = self.store.catalog.doc_by_source(source)
+        if known:
+            return known[0]
+        base = slug(stem)
+        doc_id = base
+        if self.store.catalog.doc_id_taken(doc_id, source) or self._claimed.get(doc_id, source) != source:
+            doc_id = f"{base}-{hashlib.sha1(source.encode()).hexdigest()[:8]}"
+        self._claimed[doc_id] = source
+        return doc_id
+
+    def document_from(self, parsed: ParsedFile) -> Document:
+        source = str(parsed.path.resolve())
+        return Document(
+            doc_id=self._doc_id_for(source, parsed.path.stem),
+            source=source,
+            title=parsed.title,
+            date=parsed.date,
+            text=parsed.text,
+            content_hash=content_hash(parsed.text, parsed.title, parsed.date),
+        )
+
+    # --- runs -------------------------------------------------------------------
+    def ingest_paths(self, paths: Iterable[Path], prune: bool = False) -> IngestReport:
+        files, failures = discover(paths)
+        report = IngestReport(failed=failures)
+        fingerprints = self.store.catalog.fingerprints()
+        manifests: dict[Path, dict[str, dict[str, str]]] = {}
+
+        def changed_docs() -> Iterator[tuple[Document, str]]:
+            for path in tqdm(files, desc="reading", unit="file", disable=not self.show_progress):
+                try:
+                    folder = path.parent
+                    if folder not in manifests:
+                        manifests[folder] = load_manifest(folder)
+                    entry = manifests[folder].get(path.name, {})
+                    source = str(path.resolve())
+                    try:
+                        fp = _fingerprint(path, entry)
+                    except OSError as exc:
+                        raise ReadError(str(path), f"cannot stat: {exc.strerror}") from exc
+                    known = fingerprints.get(source)
+                    if known and known[1] == fp:
+                        report.unchanged += 1
+                        continue
+                    doc = self.document_from(read_file(path, manifests[folder]))
+                except ReadError as exc:
+                    report.failed.append(Failure(path=exc.path, error=exc.reason))
+                    log.warning("skipped %s: %s", exc.path, exc.reason)
+                    continue
+                yield doc, fp
+
+        self._write(changed_docs(), report)
+        if prune:
+            self._prune(report)
+        report.documents, report.chunks = self.store.catalog.counts()
+        return report
+
+    def ingest_documents(self, docs: Iterable[Document]) -> IngestReport:
+        """Ingest already-read documents (e.g. a benchmark corpus); unchanged = same content hash."""
+        report = IngestReport()
+        self._write(((d, "") for d in docs), report)
+        report.documents, report.chunks = self.store.catalog.counts()
+        return report
+
+    def _write(self, items: Iterable[tuple[Document, str]], report: IngestReport) -> None:
+        self.store.recover()
+        started = False
+        batch: list[tuple[Document, list[Chunk], str]] = []
+        pending = 0
+        bar = tqdm(desc="embedding", unit="chunk", disable=not self.show_progress)
+        try:
+            for doc, fp in items:
+                known = self.store.catalog.doc_by_source(doc.source)
+                if known and known[1] == doc.content_hash:
+                    report.unchanged += 1
+                    if fp and known[2] != fp:
+                        self.store.catalog.set_fingerprint(known[0], fp)
+                    continue
+                if not started:
+                    self.store.begin_write()
+                    started = True
+                if known:
+                    report.updated += 1
+                else:
+                    report.added += 1
+                chunks = self.chunk(doc)
+                batch.append((doc, chunks, fp))
+                pending += len(chunks)
+                if pending >= self.batch_chunks:
+                    report.embedded += self.store.write_documents(batch)
+                    bar.update(pending)
+                    batch, pending = [], 0
+            if batch:
+                report.embedded += self.store.write_documents(batch)
+                bar.update(pending)
+            if started:
+                self.store.end_write()
+        finally:
+            bar.close()
+
+    def _prune(self, report: IngestReport) -> None:
+        gone = [doc_id for source, doc_id in self.store.catalog.sources().items() if Path(source).is_absolute() and not Path(source).exists()]
+        if gone:
+            self.store.begin_write()
+            self.store.remove_documents(gone)
+            self.store.end_write()
+            report.removed += len(gone)

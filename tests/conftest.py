@@ -1,0 +1,132 @@
+"""Shared fixtures. Real components throughout: the MiniLM from PyPI, real Chroma, real files."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+for _k, _v in {
+    "HF_HUB_OFFLINE": "1",
+    "TRANSFORMERS_OFFLINE": "1",
+    "HF_HUB_DISABLE_PROGRESS_BARS": "1",
+    "TRANSFORMERS_VERBOSITY": "error",
+    "TOKENIZERS_PARALLELISM": "false",
+    "ANONYMIZED_TELEMETRY": "False",
+    "GRADIO_ANALYTICS_ENABLED": "False",
+}.items():
+    os.environ.setdefault(_k, _v)
+
+ROOT = Path(__file__).resolve().parents[1]
+CORPUS = ROOT / "data" / "corpus"
+DATA = Path(__file__).resolve().parent / "data"
+SHARED = ROOT.parent / "shared"
+NO_NETWORK_DIR = Path(__file__).resolve().parent / "support" / "no_network"
+
+DOC_CTD = "000_e17f9ff628b617e6"
+DOC_NIFTAC = "002_f76924cdbd8590c8"
+
+
+@pytest.fixture(scope="session")
+def embedder():  # type: ignore[no-untyped-def]
+    from assistant.embed import Embedder
+
+    return Embedder()
+
+
+@pytest.fixture
+def make_assistant(tmp_path: Path, embedder):  # type: ignore[no-untyped-def]
+    """A fresh Assistant on an empty store under tmp_path (sharing the loaded model)."""
+    from assistant.api import Assistant
+    from assistant.config import Settings
+
+    made = []
+
+    def make(**overrides):  # type: ignore[no-untyped-def]
+        overrides.setdefault("store", tmp_path / "store")
+        a = Assistant(Settings(**overrides), embedder)
+        made.append(a)
+        return a
+
+    yield make
+    for a in made:
+        a.close()
+
+
+@pytest.fixture(scope="session")
+def corpus_store(tmp_path_factory: pytest.TempPathFactory, embedder) -> Path:  # type: ignore[no-untyped-def]
+    """A store with the shipped corpus, ingested once per session."""
+    from assistant.api import Assistant
+    from assistant.config import Settings
+
+    store = tmp_path_factory.mktemp("corpus") / "store"
+    a = Assistant(Settings(store=store), embedder)
+    report = a.ingest([CORPUS])
+    assert report.documents == 2 and not report.failed
+    a.close()
+    return store
+
+
+@pytest.fixture
+def corpus_assistant(corpus_store: Path, embedder):  # type: ignore[no-untyped-def]
+    from assistant.api import Assistant
+    from assistant.config import Settings
+
+    a = Assistant(Settings(store=corpus_store), embedder)
+    yield a
+    a.close()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 600, input: str | None = None) -> subprocess.CompletedProcess[str]:
+    """Run `python -m assistant ARGS` in a fresh process."""
+    full_env = {**os.environ, **(env or {})}
+    full_env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), full_env.get("PYTHONPATH", "")]))
+    return subprocess.run(
+        [sys.executable, "-m", "assistant", *args], capture_output=True, text=True, env=full_env, timeout=timeout, input=input, cwd=ROOT
+    )
+
+
+@pytest.fixture
+def chroma_server(tmp_path: Path) -> Iterator[tuple[str, int]]:
+    """A real `chroma run` server on loopback, stopped after the test."""
+    port = free_port()
+    chroma = Path(sys.executable).with_name("chroma")
+    cmd = [str(chroma)] if chroma.exists() else [sys.executable, "-m", "chromadb.cli.cli"]
+    log = (tmp_path / "chroma.log").open("w")
+    proc = subprocess.Popen(
+        [*cmd, "run", "--path", str(tmp_path / "chroma-server"), "--host", "127.0.0.1", "--port", str(port)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, "ANONYMIZED_TELEMETRY": "False"},
+    )
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                break
+        except OSError:
+            if proc.poll() is not None:
+                raise RuntimeError(f"chroma run exited: {(tmp_path / 'chroma.log').read_text()[-2000:]}")
+            time.sleep(0.3)
+    else:
+        proc.kill()
+        raise RuntimeError("chroma server did not start in 60 s")
+    yield "127.0.0.1", port
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()
