@@ -48,7 +48,7 @@ class Settings(BaseSettings):
 
     # --- extractive answers ----------------------------------------------------
     answer_max_sentences: int = Field(3, ge=1, le=10)
-    answer_min_score: float = Field(0.40, ge=0.0, le=1.0, description="below this the best sentence is not an answer")
+    answer_min_score: float = Field(0.30, ge=0.0, le=1.0, description="below this the best sentence is not an answer")
     answer_margin: float = Field(0.12, ge=0.0, le=1.0, description="extra sentences must score within this of the best")
 
     # --- LLM generation (issue: conversation & LLM answers) ----------------------

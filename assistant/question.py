@@ -36,6 +36,7 @@ _QUESTION_WORDS = {
 
 NUMBER = "number"
 DATE = "date"
+PERSON = "person"
 
 _NUMBER_Q = re.compile(
     r"\b(how (much|many|large|big|long)|what (amount|sum|number|percentage|share|proportion)|"
@@ -43,6 +44,24 @@ _NUMBER_Q = re.compile(
     re.I,
 )
 _DATE_Q = re.compile(r"\b(when|what year|which year|what date|in what year|since when|how long ago)\b", re.I)
+_PERSON_Q = re.compile(
+    r"\bwho (chairs|leads|heads|runs|directs|commands|is (the )?(current )?(head|chief|chair|chairman|director|leader|minister|"
+    r"commander|secretary|coordinator|in charge))\b|\b(name of the|who is) (head|chief|chair|director|leader|minister)\b",
+    re.I,
+)
+# two or more capitalised words in a row (not acronyms), or a title followed by a capitalised name
+_PERSON_A = re.compile(
+    r"\b(?:Mr|Mrs|Ms|Dr|Gen|Lt|Col|Maj|Brig|Prof|Justice)\.?\s+[A-Z][a-z]+|"
+    r"\b(?:Minister|Director|General|Chairman|Chief|Governor|Secretary|President)\s+[A-Z][a-z]+|"
+    r"(?<![.!?]\s)(?<!^)\b[A-Z][a-z]+\s+(?:[A-Z][a-z]+\s+)*[A-Z][a-z]+\b"
+)
+# "according to the X", "does the CTD editorial say": the source of an answer, not its content
+_ATTRIBUTION = re.compile(
+    r",?\s*\baccording to (the )?[^,?.;]+|"
+    r"\b(in|does|do|did|is|are)?\s*(the|this|that|each|both)\s+([\w-]+\s+){0,2}(editorials?|reports?|documents?|articles?|texts?|papers?|writers?|authors?)"
+    r"(\s+(say|says|said|state|states|argue|argues|mention|mentions|suggest|suggests|claim|claims|describe|describes))?(\s+(that|about|is|are|was|were))?",
+    re.I,
+)
 _NUMBER_A = re.compile(
     r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|fifty|"
     r"hundred|thousand|million|billion|dozen|dozens|half|quarter)\b",
@@ -66,6 +85,8 @@ class QuestionAnalysis:
 
 
 def answer_type(question: str) -> str | None:
+    if _PERSON_Q.search(question):
+        return PERSON
     if _DATE_Q.search(question):
         return DATE
     if _NUMBER_Q.search(question):
@@ -74,6 +95,8 @@ def answer_type(question: str) -> str | None:
 
 
 def satisfies_type(sentence: str, kind: str | None) -> bool:
+    if kind == PERSON:
+        return bool(_PERSON_A.search(sentence))
     if kind == NUMBER:
         return bool(_NUMBER_A.search(sentence))
     if kind == DATE:
@@ -98,10 +121,21 @@ def entities(question: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(out))
 
 
+def focus(question: str) -> str:
+    """The question without attribution ("according to the report", "does the editorial say")."""
+    stripped = " ".join(_ATTRIBUTION.sub(" ", question).split())
+    return stripped if len(terms(stripped)) >= 1 else question
+
+
 def analyze(question: str) -> QuestionAnalysis:
-    ts = tuple(terms(question))
+    """Entities and answer type from the whole question; scoring terms from its focus."""
+    core = focus(question)
     return QuestionAnalysis(
-        text=question, terms=ts, entities=entities(question), answer_type=answer_type(question), content_terms=frozenset(ts)
+        text=core,
+        terms=tuple(terms(question)),
+        entities=entities(question),
+        answer_type=answer_type(question),
+        content_terms=frozenset(terms(core)),
     )
 
 
