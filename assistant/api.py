@@ -120,7 +120,9 @@ class Assistant:
         idf = idf_weights(df, n, qterms)
         extractive = ExtractiveAnswerer(self.settings, self.embedder)
         if self.settings.llm_backend == "none":
-            return extractive.answer(question, contexts, documents, idf)
+            from assistant.verify import flag_injections
+
+            return flag_injections(extractive.answer(question, contexts, documents, idf))
         from assistant.generate import generate_answer
 
         return generate_answer(self, question, contexts, documents, idf, extractive)

@@ -30,6 +30,12 @@ _PROBE = [
 ]
 #: bf16 vectors must keep at least this cosine with fp32 ones, or "auto" falls back to fp32.
 BF16_MIN_COSINE = 0.99
+#: while the torch model is not loaded, fp32 batches up to this size (a question, the candidate
+#: sentences of an answer) are encoded by the numpy MiniLM (`assistant.npencoder`): same
+#: weights and function, no torch/sentence-transformers import (cold start of `ask`).
+NUMPY_MAX_BATCH = 128
+#: sentence vectors kept in memory for the extractive answerer (about 1.5 KB each)
+SENTENCE_CACHE_SIZE = 20000
 
 
 def minilm_path() -> Path:
@@ -82,6 +88,7 @@ class Embedder:
         self._model: Any = None
         self._lock = threading.Lock()
         self._query_cache: dict[str, np.ndarray] = {}
+        self._sentence_cache: dict[str, np.ndarray] = {}
 
     @property
     def name(self) -> str:
@@ -156,11 +163,22 @@ class Embedder:
             return "fp32"
         return "bf16"
 
+    def _numpy_ok(self, n: int) -> bool:
+        """Small fp32 batch and torch not loaded: the numpy encoder computes the same vectors."""
+        if self._model is not None or n > NUMPY_MAX_BATCH:
+            return False
+        return self.requested_precision == "fp32" or (self.requested_precision == "auto" and not cpu_has_native_bf16())
+
     def embed(self, texts: Sequence[str], batch_size: int | None = None) -> np.ndarray:
         """Embed passages; returns an (n, dim) float32 array of unit vectors."""
         texts = list(texts)
         if not texts:
             return np.zeros((0, 384), dtype=np.float32)
+        if self._numpy_ok(len(texts)):
+            from assistant.npencoder import numpy_encoder
+
+            self.precision = self.precision or "fp32"
+            return numpy_encoder(self.model_path).encode(texts)
         self._load()
         return self._encode(texts, bf16=self.precision == "bf16", batch_size=batch_size or self.batch_size)
 
@@ -172,3 +190,15 @@ class Embedder:
                 self._query_cache.clear()
             self._query_cache[text] = hit
         return hit
+
+    def embed_cached(self, texts: Sequence[str]) -> np.ndarray:
+        """Like `embed`, memoised per text (candidate sentences recur across questions)."""
+        texts = list(texts)
+        missing = list(dict.fromkeys(t for t in texts if t not in self._sentence_cache))
+        if missing:
+            if len(self._sentence_cache) + len(missing) > SENTENCE_CACHE_SIZE:
+                self._sentence_cache.clear()
+            self._sentence_cache.update(zip(missing, self.embed(missing), strict=True))
+        if not texts:
+            return np.zeros((0, 384), dtype=np.float32)
+        return np.stack([self._sentence_cache[t] for t in texts])

@@ -94,7 +94,7 @@ class ExtractiveAnswerer:
         cands = list(seen.values())
         if cands:
             qv = self.embedder.embed_query(q.text)
-            sv = self.embedder.embed([c.text for c in cands])
+            sv = self.embedder.embed_cached([c.text for c in cands])
             for c, sim in zip(cands, sv @ qv, strict=True):
                 c.sim = float(sim)
         return cands

@@ -1,0 +1,219 @@
+"""LLM answers with verified citations (used when `Settings.llm_backend != "none"`).
+
+The retrieved passages go to the model as numbered, delimited data blocks (`prompts/answer.md`);
+the model's draft is verified sentence by sentence (`assistant.verify`) and only then becomes an
+`Answer` (mode = the model's name). When the endpoint is down or times out, the answer comes from
+the extractive answerer with a notice - never a traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from assistant.errors import LLMError
+from assistant.extract import ExtractiveAnswerer, idf_weights
+from assistant.lexical import terms
+from assistant.prompts import load_prompt
+from assistant.question import analyze
+from assistant.types import Answer, Context, Document
+from assistant.verify import INJECTION_NOTICE, LexicalJudge, SupportJudge, flag_injections, join_notice, refusal, to_answer, verify
+
+if TYPE_CHECKING:
+    from assistant.api import Assistant
+    from assistant.llm import ChatLLM
+
+log = logging.getLogger(__name__)
+
+#: sentences of the retrieved chunks given to the model as numbered passages
+EVIDENCE_SENTENCES = 5
+#: when no sentence of the model's answer is supported: True = the extractive answer (which itself
+#: refuses when the documents don't say) with a notice; False = the refusal from `verify.to_answer`
+UNSUPPORTED_FALLBACK = True
+
+_REFUSAL = re.compile(
+    r"documents? (?:don'?t|do not|does not|doesn'?t) say|cannot answer|can't answer|"
+    r"(?:not|no information) (?:mentioned|stated|given|provided) in the (?:passages|documents)",
+    re.I,
+)
+
+
+class Generator:
+    """Per-Assistant LLM state: the chat facade and the support judges (built on first use)."""
+
+    def __init__(self, assistant: Assistant) -> None:
+        from assistant.llm import ChatLLM
+
+        self.assistant = assistant
+        self.settings = assistant.settings
+        self.llm: ChatLLM = ChatLLM(self.settings)
+        self._judge: SupportJudge | None = None
+        self._offline: SupportJudge | None = None
+
+    @property
+    def offline_judge(self) -> SupportJudge:
+        if self._offline is None:
+            self._offline = offline_judge(self.assistant)
+        return self._offline
+
+    @property
+    def judge(self) -> SupportJudge:
+        if self._judge is None:
+            if self.settings.judge == "llm":
+                from assistant.judge_llm import LLMJudge
+
+                self._judge = LLMJudge(self.llm)
+            else:
+                self._judge = self.offline_judge
+        return self._judge
+
+
+def offline_judge(assistant: Assistant) -> SupportJudge:
+    """`assistant.ground.OfflineJudge` sharing the assistant's (fp32) embedder; the lexical
+    fallback only if the grounding judge is not available."""
+    try:
+        from assistant.ground import OfflineJudge
+    except ImportError:
+        log.warning("assistant.ground not available; using the lexical support check")
+        return LexicalJudge()
+    emb = assistant.embedder
+    try:
+        return OfflineJudge(embedder=None if getattr(emb, "precision", None) == "bf16" else emb)
+    except (OSError, ValueError, KeyError) as exc:
+        log.warning("offline judge unusable (%s); using the lexical support check", exc)
+        return LexicalJudge()
+
+
+def generator(assistant: Assistant) -> Generator:
+    if not isinstance(assistant._generator, Generator):
+        assistant._generator = Generator(assistant)
+    return assistant._generator
+
+
+def prepare(assistant: Assistant, question: str, contexts: Sequence[Context]) -> tuple[dict[str, Document], dict[str, float], ExtractiveAnswerer]:
+    """What `Assistant._answer` computes before answering (documents, IDF, extractive answerer)."""
+    catalog = assistant.store().catalog
+    documents = catalog.documents_by_ids({c.doc_id for c in contexts})
+    qterms = sorted(set(terms(question)))
+    df, n = catalog.document_frequencies(qterms)
+    return documents, idf_weights(df, n, qterms), ExtractiveAnswerer(assistant.settings, assistant.embedder)
+
+
+def evidence(
+    question: str, contexts: Sequence[Context], documents: dict[str, Document], idf: dict[str, float], extractive: ExtractiveAnswerer
+) -> list[Context]:
+    """The passages the model sees: the `EVIDENCE_SENTENCES` best sentences of the retrieved chunks
+    (scored by the extractive answerer; sentences whose passage names the question's entities
+    first), each an exact span of its document. Short, focused evidence keeps small local models
+    on topic and prompts short; citations still point into the documents."""
+    by_chunk = {c.chunk_id: c for c in contexts}
+    cands = extractive.candidates(analyze(question), contexts, documents, idf)
+    cands.sort(key=lambda c: (not c.entities_ok, -c.score))
+    return [
+        by_chunk[c.chunk_id].model_copy(update={"text": c.text, "start": c.start, "end": c.end, "score": c.score})
+        for c in cands[:EVIDENCE_SENTENCES]
+    ]
+
+
+def passages_block(passages: Sequence[Context]) -> str:
+    """Numbered data blocks; a passage cannot close its block early."""
+    blocks = []
+    for n, c in enumerate(passages, start=1):
+        text = re.sub(r"</?\s*passages?\b", lambda m: m.group(0).replace("<", "‹"), c.text, flags=re.I)
+        title = c.title.replace('"', "'")
+        blocks.append(f'<passage id="{n}" title="{title}">\n{text}\n</passage>')
+    return "\n".join(blocks)
+
+
+def build_prompt(question: str, passages: Sequence[Context]) -> tuple[str, str]:
+    return load_prompt("answer").render(passages=passages_block(passages), question=question)
+
+
+@dataclass
+class Job:
+    """One question being answered: what the model sees and what the answer falls back on."""
+
+    assistant: Assistant
+    question: str
+    contexts: Sequence[Context]
+    documents: dict[str, Document]
+    idf: dict[str, float]
+    extractive: ExtractiveAnswerer
+
+    def __post_init__(self) -> None:
+        self.passages = evidence(self.question, self.contexts, self.documents, self.idf, self.extractive)
+
+    def prompt(self) -> tuple[str, str]:
+        return build_prompt(self.question, self.passages)
+
+    def extractive_answer(self, notice: str) -> Answer:
+        answer = flag_injections(self.extractive.answer(self.question, self.contexts, self.documents, self.idf))
+        answer.notice = join_notice(notice, answer.notice)
+        return answer
+
+    def fallback(self, exc: LLMError) -> Answer:
+        log.warning("LLM unavailable, answering extractively: %s", exc)
+        return self.extractive_answer(f"LLM unavailable ({exc.reason}); extractive answer")
+
+    def finish(self, draft: str) -> Answer:
+        """Verify the draft; when none of it is supported, the extractive answer (or its refusal)."""
+        log.debug("draft: %s", draft)
+        a, gen = self.assistant, generator(self.assistant)
+        mode = a.settings.llm_name()
+        v = verify(draft, self.passages, self.documents, gen.judge, span_judge=gen.offline_judge, attribute=True)
+        notice = INJECTION_NOTICE if v.injections else None
+        if _REFUSAL.search(draft) and not any(c.supported for c in v.claims):
+            return refusal(self.question, self.contexts, mode, "the model found no answer in the passages", notice)
+        answer = to_answer(self.question, v, self.contexts, self.documents, mode=mode, strict=a.settings.strict)
+        if answer.refused and UNSUPPORTED_FALLBACK:
+            flagged = len(v.claims)
+            return self.extractive_answer(
+                join_notice(f"{mode}'s answer was not supported by the passages ({flagged} sentence(s) flagged); extractive answer", notice)
+                or ""
+            )
+        return answer
+
+
+def generate_answer(
+    assistant: Assistant,
+    question: str,
+    contexts: Sequence[Context],
+    documents: dict[str, Document],
+    idf: dict[str, float],
+    extractive: ExtractiveAnswerer,
+) -> Answer:
+    if not contexts:
+        return refusal(question, contexts, assistant.settings.llm_name(), "no passage was retrieved")
+    job = Job(assistant, question, contexts, documents, idf, extractive)
+    try:
+        draft = generator(assistant).llm.complete(*job.prompt())
+    except LLMError as exc:
+        return job.fallback(exc)
+    return job.finish(draft)
+
+
+def stream_answer(
+    assistant: Assistant,
+    question: str,
+    contexts: Sequence[Context],
+    documents: dict[str, Document],
+    idf: dict[str, float],
+    extractive: ExtractiveAnswerer,
+) -> Iterator[str | Answer]:
+    """Text pieces of the draft as the model writes them, then the verified Answer (last)."""
+    if not contexts:
+        yield refusal(question, contexts, assistant.settings.llm_name(), "no passage was retrieved")
+        return
+    job = Job(assistant, question, contexts, documents, idf, extractive)
+    pieces: list[str] = []
+    try:
+        for piece in generator(assistant).llm.stream(*job.prompt()):
+            pieces.append(piece)
+            yield piece
+    except LLMError as exc:
+        yield job.fallback(exc)
+        return
+    yield job.finish("".join(pieces))
