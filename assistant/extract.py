@@ -60,8 +60,16 @@ class ExtractiveAnswerer:
         self.embedder = embedder
 
     def candidates(
-        self, q: QuestionAnalysis, contexts: Sequence[Context], documents: dict[str, Document], idf: dict[str, float]
+        self,
+        q: QuestionAnalysis,
+        contexts: Sequence[Context],
+        documents: dict[str, Document],
+        idf: dict[str, float],
+        *,
+        embed_all: bool = True,
     ) -> list[Candidate]:
+        """Candidate sentences with their scores. `embed_all=False` embeds (and so scores by
+        meaning) only the sentences that pass the answerability checks; the others keep sim 0."""
         seen: dict[tuple[str, int], Candidate] = {}
         weights = {t: idf.get(t, 1.0) for t in q.content_terms}
         for rank, ctx in enumerate(contexts):
@@ -92,16 +100,18 @@ class ExtractiveAnswerer:
                     entities_ok=ents_ok,
                 )
         cands = list(seen.values())
-        if cands:
+        # embedding the sentences is most of an answer's time: skip those that cannot be chosen
+        scored = cands if embed_all else [c for c in cands if c.entities_ok and c.type_ok]
+        if scored:
             qv = self.embedder.embed_query(q.text)
-            sv = self.embedder.embed_cached([c.text for c in cands])
-            for c, sim in zip(cands, sv @ qv, strict=True):
+            sv = self.embedder.embed_cached([c.text for c in scored])
+            for c, sim in zip(scored, sv @ qv, strict=True):
                 c.sim = float(sim)
         return cands
 
     def answer(self, question: str, contexts: Sequence[Context], documents: dict[str, Document], idf: dict[str, float]) -> Answer:
         q = analyze(question)
-        cands = self.candidates(q, contexts, documents, idf)
+        cands = self.candidates(q, contexts, documents, idf, embed_all=False)
 
         def refuse(reason: str) -> Answer:
             return Answer(question=question, answer=CANNOT_ANSWER, refused=True, mode="extractive", contexts=list(contexts), refusal_reason=reason)

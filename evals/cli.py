@@ -37,7 +37,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise _usage(str(exc)) from exc
     settings = settings_from(args)
     if args.top_k is not None:
-        settings = settings.model_copy(update={"top_k": args.top_k})
+        from assistant.config import Settings
+
+        settings = Settings.model_validate({**settings.model_dump(), "top_k": args.top_k})
     from assistant.api import Assistant
 
     a = Assistant(settings)
