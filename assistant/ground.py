@@ -229,7 +229,8 @@ class OfflineJudge:
 
     # ---------------------------------------------------------------- lexical part
     def _coverage(self, weights: dict[str, float], total: float, have: frozenset[str] | set[str]) -> float:
-        return sum(w for s, w in weights.items() if s in have) / total if total else 1.0
+        # rounded: set order varies with PYTHONHASHSEED, and ties between units must break the same way every run
+        return round(sum(w for s, w in weights.items() if s in have) / total, 9) if total else 1.0
 
     def _lexical(self, claim: str, passages: Sequence[str]) -> tuple[dict[str, float], list[str]]:
         """Lexical features and the EMBED_TOP units with the best coverage (best first)."""

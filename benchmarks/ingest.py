@@ -150,6 +150,16 @@ def run(work: Path, n_docs: int | None, slices: int = 4, reingest_baseline: bool
     b_nodes, b_in_tokens, b_tokens = baseline_token_counts(bdocs)
     t_p, t_b = sum(tp), sum(tb)
 
+    # --- quality: SciFact nDCG@10 --------------------------------------------------------
+    retr = HybridRetriever(a.store(), candidates=a.settings.candidates, rrf_k=a.settings.rrf_k)
+    base.index = base.open_index()  # before the baseline's re-ingest (which duplicates every node)
+    nd_h, nd_d, nd_b = [], [], []
+    for claim, rel in queries.values():
+        rel_ids = {f"scifact-{r}" for r in rel}
+        nd_h.append(ndcg_at_10([c.doc_id for c in retr.retrieve(claim, 40)], rel_ids))
+        nd_d.append(ndcg_at_10([c.doc_id for c in retr.retrieve(claim, 40, mode="dense")], rel_ids))
+        nd_b.append(ndcg_at_10(base.ranked_docs(claim), rel_ids))
+
     # --- re-ingest of the unchanged corpus --------------------------------------------
     t = time.perf_counter()
     rep = a.ingest_documents(pdocs)
@@ -161,15 +171,6 @@ def run(work: Path, n_docs: int | None, slices: int = 4, reingest_baseline: bool
         t_b_re = time.perf_counter() - t
     b_count_after = base.collection.count()
 
-    # --- quality: SciFact nDCG@10 --------------------------------------------------------
-    retr = HybridRetriever(a.store(), candidates=a.settings.candidates, rrf_k=a.settings.rrf_k)
-    base.index = base.open_index()  # one collection; duplicates from the baseline's re-ingest included
-    nd_h, nd_d, nd_b = [], [], []
-    for claim, rel in queries.values():
-        rel_ids = {f"scifact-{r}" for r in rel}
-        nd_h.append(ndcg_at_10([c.doc_id for c in retr.retrieve(claim, 40)], rel_ids))
-        nd_d.append(ndcg_at_10([c.doc_id for c in retr.retrieve(claim, 40, mode="dense")], rel_ids))
-        nd_b.append(ndcg_at_10(base.ranked_docs(claim), rel_ids))
     cached = cache_real_chunks(a, work / CACHE_NAME) if n_docs is None or not (work / CACHE_NAME).exists() or len(docs) >= _cached_docs(work) else None
     a.close()
 

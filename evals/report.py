@@ -73,7 +73,7 @@ def item_table(rows: Sequence[Mapping[str, Any]]) -> str:
                 faith=fmt(r.get("faithfulness")),
                 ms=fmt(r.get("latency_ms") and round(r["latency_ms"])),
                 q=_cell(r.get("standalone") or r.get("question"), 70),
-                a=_cell(answer, 110),
+                a=_cell(answer, 200),
             )
         )
     return "\n".join(lines) + "\n"

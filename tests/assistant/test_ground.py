@@ -134,7 +134,7 @@ def test_latency_once_loaded(judge: OfflineJudge) -> None:
     for claim in claims:
         judge.score(claim, [NIFTAC, CABINET, HYBRID])
     per_claim = (time.perf_counter() - t0) / len(claims)
-    assert per_claim < 1.0  # ~20-60 ms on an idle core; generous bound for a shared CI machine
+    assert per_claim < 3.0  # guards against e.g. embedding whole pages; 0.05-1.5 s seen on the loaded shared 2-core box
 
 
 def test_batch_larger_than_the_embedding_cache(judge: OfflineJudge, monkeypatch: pytest.MonkeyPatch) -> None:
