@@ -61,6 +61,11 @@ class Settings(BaseSettings):
     llm_max_tokens: int = Field(400, ge=16)
     llm_temperature: float = Field(0.0, ge=0.0, le=2.0)
     strict: bool = Field(False, description="drop answer sentences the judge finds unsupported")
+    llm_unsupported: Literal["extractive", "refuse"] = Field(
+        "extractive",
+        description="when no sentence of the LLM's answer is supported: the extractive answer (which itself "
+        "refuses when the documents don't say) with a notice, or a plain refusal",
+    )
     judge: Literal["offline", "llm"] = "offline"
 
     # --- UI ---------------------------------------------------------------------

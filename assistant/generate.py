@@ -30,10 +30,6 @@ log = logging.getLogger(__name__)
 
 #: sentences of the retrieved chunks given to the model as numbered passages
 EVIDENCE_SENTENCES = 5
-#: when no sentence of the model's answer is supported: True = the extractive answer (which itself
-#: refuses when the documents don't say) with a notice; False = the refusal from `verify.to_answer`
-UNSUPPORTED_FALLBACK = True
-
 _REFUSAL = re.compile(
     r"documents? (?:don'?t|do not|does not|doesn'?t) say|cannot answer|can't answer|"
     r"(?:not|no information) (?:mentioned|stated|given|provided) in the (?:passages|documents)",
@@ -168,7 +164,7 @@ class Job:
         if _REFUSAL.search(draft) and not any(c.supported for c in v.claims):
             return refusal(self.question, self.contexts, mode, "the model found no answer in the passages", notice)
         answer = to_answer(self.question, v, self.contexts, self.documents, mode=mode, strict=a.settings.strict)
-        if answer.refused and UNSUPPORTED_FALLBACK:
+        if answer.refused and a.settings.llm_unsupported == "extractive":
             flagged = len(v.claims)
             return self.extractive_answer(
                 join_notice(f"{mode}'s answer was not supported by the passages ({flagged} sentence(s) flagged); extractive answer", notice)

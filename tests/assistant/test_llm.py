@@ -153,3 +153,26 @@ def test_cli_chat_json_llm(corpus_store: Path, smollm_server: str) -> None:
     (d,) = [json.loads(x) for x in r.stdout.splitlines()]
     assert d["mode"] in (SMOLLM_ALIAS, "extractive") and not d["refused"]
     assert d["mode"] == SMOLLM_ALIAS or FALLBACK in d["notice"]
+
+
+def test_unsupported_draft_is_refused_when_configured(corpus_store: Path, embedder) -> None:  # type: ignore[no-untyped-def]
+    """Nothing the model wrote is supported -> a refusal (llm_unsupported=refuse) or, by default,
+    the extractive answer with a notice. A hand-written draft stands in for the model's output."""
+    from assistant.api import Assistant
+    from assistant.config import Settings
+    from assistant.types import CANNOT_ANSWER
+
+    q = "Where was NIFTAC approved?"
+    draft = "NIFTAC was approved by the National Intelligence Directorate in 2018 [1]."
+    url = f"http://127.0.0.1:{free_port()}/v1"  # never called: finish() only verifies the draft
+    for policy in ("refuse", "extractive"):
+        a = Assistant(Settings(store=corpus_store, llm_backend="openai", llm_base_url=url, llm_unsupported=policy), embedder)
+        contexts = a.retrieve(q)
+        documents, idf, extractive = prepare(a, q, contexts)
+        answer = Job(a, q, contexts, documents, idf, extractive).finish(draft)
+        if policy == "refuse":
+            assert answer.refused and answer.answer == CANNOT_ANSWER and not answer.citations
+        else:
+            assert answer.mode == "extractive" and "not supported" in (answer.notice or "")
+            assert "2018" not in answer.answer
+        a.close()
