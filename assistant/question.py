@@ -45,7 +45,7 @@ _NUMBER_Q = re.compile(
 )
 _DATE_Q = re.compile(r"\b(when|what year|which year|what date|in what year|since when|how long ago)\b", re.I)
 _PERSON_Q = re.compile(
-    r"\bwho (chairs|leads|heads|runs|directs|commands|is (the )?(current )?(head|chief|chair|chairman|director|leader|minister|"
+    r"\bnames? of\b|\bwho (is|are|was|were) the\b|\bwho (chairs|leads|heads|runs|directs|commands|is (the )?(current )?(head|chief|chair|chairman|director|leader|minister|"
     r"commander|secretary|coordinator|in charge))\b|\b(name of the|who is) (head|chief|chair|director|leader|minister)\b",
     re.I,
 )
@@ -104,21 +104,36 @@ def satisfies_type(sentence: str, kind: str | None) -> bool:
     return True
 
 
+def _name_part(word: str) -> str:
+    """'CTD-related' -> 'CTD': in a hyphenated compound only the capitalised parts name something."""
+    if "-" not in word:
+        return word
+    return "-".join(p for p in word.split("-") if p[:1].isupper())
+
+
 def entities(question: str) -> tuple[str, ...]:
-    """Capitalised names and acronyms in the question (not the leading question word)."""
+    """Capitalised names and acronyms in the question (not words capitalised only because they
+    start it: 'Besides', 'What')."""
     out: list[str] = []
+    lead = len(question) - len(question.lstrip(" \"'“‘("))
     for m in _ENTITY.finditer(question):
-        words = m.group(0).split()
+        words = [w for w in (_name_part(w) for w in m.group(0).split()) if w]
         # drop leading question/stop words that are capitalised only because they start the sentence
         while words and (words[0].lower() in _QUESTION_WORDS or words[0].lower() in STOPWORDS):
             words = words[1:]
         while words and words[-1].lower() in {"of", "and", "for", "on", "the"}:
             words = words[:-1]
+        if m.start() == lead and len(words) == 1 and words[0] == m.group(0).split()[0] and not _acronym_like(words[0]):
+            continue  # a lone sentence-initial word is capitalised by position, not as a name
         if words:
             ent = re.sub(r"[’']s?$", "", " ".join(words))
             if ent and ent.lower() not in STOPWORDS:
                 out.append(ent)
     return tuple(dict.fromkeys(out))
+
+
+def _acronym_like(word: str) -> bool:
+    return sum(ch.isupper() for ch in word) >= 2
 
 
 def focus(question: str) -> str:

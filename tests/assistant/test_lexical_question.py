@@ -31,3 +31,18 @@ def test_aliases_from_known_list_and_defined_acronyms() -> None:
     assert mentions("Balochistan", set(terms("attacks in Baluchistan")))
     assert mentions("NIFTAC", set(terms("National Intelligence Fusion and Threat Assessment Centre")), text)
     assert not mentions("France", set(terms(text)), text)
+
+
+def test_position_capitals_and_hyphenated_compounds_are_not_entities() -> None:
+    assert analyze("Besides coordination cells, what does counter-terrorism involve?").entities == ()
+    assert analyze("Which CTD-related area is addressed in the plan?").entities == ("CTD",)
+    assert analyze("NACTA struggles why?").entities == ("NACTA",)  # a sentence-initial acronym still counts
+
+
+def test_name_questions_need_a_name() -> None:
+    from assistant.question import PERSON
+
+    assert analyze("What is the name of the senior military officer chosen to head NACTA?").answer_type == PERSON
+    assert analyze("Who are the coordinators at NACTA?").answer_type == PERSON
+    assert not satisfies_type("the government had chosen to name a senior military officer as the head", PERSON)
+    assert satisfies_type("the cabinet, which is led by Chief Minister Ali Amin Khan Gandapur", PERSON)
