@@ -26,15 +26,16 @@ ROOT = Path(__file__).resolve().parents[2]
 EDITORIALS = ROOT / "evals" / "datasets" / "ct_editorials.jsonl"
 CONVERSATIONS = ROOT / "evals" / "datasets" / "ct_conversations.jsonl"
 
-#: measured (extractive, 2024 default settings): validity 1.000, correctness 0.723, accuracy 0.696,
-#: refusal accuracy 0.838, refusal recall 0.708, answer rate 0.893, recall@5 0.920, faithfulness 1.000
+#: measured at dbdcbe3 (extractive, default settings, fingerprint 8da1ab927a61): validity 1.000,
+#: correctness 0.750, accuracy 0.714, refusal accuracy 0.900, refusal recall 0.792, answer rate 0.946,
+#: recall@5 0.920, faithfulness 1.000 (docs/evaluation.md)
 GATES: list[tuple[str, float]] = [
     ("citation_validity", 1.0),
-    ("answer_correctness", 0.67),
-    ("answer_accuracy", 0.64),
-    ("refusal_accuracy", 0.78),
-    ("refusal_recall", 0.65),
-    ("answer_rate", 0.84),
+    ("answer_correctness", 0.70),
+    ("answer_accuracy", 0.66),
+    ("refusal_accuracy", 0.85),
+    ("refusal_recall", 0.74),
+    ("answer_rate", 0.89),
     ("recall@5", 0.87),
 ]
 JUDGE_GATES: list[tuple[str, float]] = [("faithfulness", 0.95), ("citation_recall", 0.95)]
