@@ -15,6 +15,24 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+#: Offline by construction: nothing may reach a model hub, and no telemetry or analytics.
+OFFLINE_ENV = {
+    "HF_HUB_OFFLINE": "1",
+    "TRANSFORMERS_OFFLINE": "1",
+    "HF_HUB_DISABLE_PROGRESS_BARS": "1",
+    "TRANSFORMERS_VERBOSITY": "error",
+    "TOKENIZERS_PARALLELISM": "false",
+    "ANONYMIZED_TELEMETRY": "False",
+    "GRADIO_ANALYTICS_ENABLED": "False",
+}
+
+
+def apply_offline_env() -> None:
+    """Set OFFLINE_ENV for this process (values already set by the user win)."""
+    for key, value in OFFLINE_ENV.items():
+        os.environ.setdefault(key, value)
+
+
 #: all-MiniLM-L6-v2 truncates at 256 word pieces, two of which are [CLS] and [SEP].
 MINILM_MAX_TOKENS = 256
 
