@@ -14,7 +14,6 @@ Gradio is imported inside functions: it is slow to import and most CLI commands 
 from __future__ import annotations
 
 import html
-import ipaddress
 import logging
 import os
 import re
@@ -26,9 +25,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from assistant.errors import AssistantError, ConfigError, ReadError
+from assistant.errors import AssistantError, ReadError
 from assistant.feedback import FeedbackStore
-from assistant.types import Answer, Citation, Filters
+from assistant.types import Answer, Filters
+from assistant.ui_guard import UPLOAD_TYPES, check_bind, load_auth, safe_upload_name, validate_upload
+from assistant.ui_render import (
+    CSS,
+    JS,
+    NO_PASSAGE,
+    NO_SOURCES,
+    md_escape,
+    render_answer_md,
+    render_passage_html,
+    render_sources_html,
+)
 
 if TYPE_CHECKING:
     import gradio as gr
@@ -38,181 +48,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-UPLOAD_TYPES: tuple[str, ...] = (".txt", ".md", ".html", ".pdf", ".docx")
-PASSAGE_WINDOW = 1200  # characters of document shown either side of a quoted span
 TITLE = "CT policy assistant"
-_MARKER = re.compile(r"\s*\[(\d+)\]")
 _CITE_REF = re.compile(r"^(\d+)-(\d+)$")
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|~>$])")
-_SAFE_NAME = re.compile(r"[^A-Za-z0-9._ -]+")
 
-_NO_PASSAGE = '<div class="ct-empty">Click a citation such as [1] to see the passage in its document.</div>'
-_NO_SOURCES = '<div class="ct-empty">Sources of the latest answer appear here.</div>'
-
-
-# --- network & auth -----------------------------------------------------------------------------
-def is_loopback(host: str) -> bool:
-    """True for localhost, 127.0.0.1 and ::1 only; any other address counts as another interface."""
-    h = host.strip().strip("[]").lower()
-    if h == "localhost":
-        return True
-    try:
-        ip = ipaddress.ip_address(h)
-    except ValueError:
-        return False
-    return ip in (ipaddress.ip_address("127.0.0.1"), ipaddress.ip_address("::1"))
-
-
-def load_auth(settings: Settings) -> list[tuple[str, str]]:
-    """User/password pairs from `settings.auth` ("user:password") and `settings.auth_file` (one pair a line)."""
-    pairs: list[tuple[str, str]] = []
-    if settings.auth:
-        pairs.append(_split_pair(settings.auth, "auth"))
-    if settings.auth_file:
-        path = Path(settings.auth_file)
-        try:
-            lines = path.read_text(encoding="utf-8").splitlines()
-        except OSError as exc:
-            raise ConfigError("auth_file", str(path), f"cannot read: {exc.strerror or exc}") from exc
-        for i, line in enumerate(lines, 1):
-            line = line.strip()
-            if not line or line.startswith("#"):
-                continue
-            pairs.append(_split_pair(line, f"auth_file line {i}"))
-        if not pairs:
-            raise ConfigError("auth_file", str(path), "no user:password lines")
-    return pairs
-
-
-def _split_pair(text: str, where: str) -> tuple[str, str]:
-    user, sep, password = text.partition(":")
-    if not sep or not user.strip() or not password:
-        raise ConfigError(where, "<hidden>", "want user:password with a non-empty user and password")
-    return user.strip(), password
-
-
-def check_bind(host: str, auth: Sequence[tuple[str, str]]) -> None:
-    """Refuse to serve on anything but loopback without authentication."""
-    if not is_loopback(host) and not auth:
-        raise ConfigError("host", host, "binding an interface other than 127.0.0.1 requires --auth USER:PASSWORD or --auth-file FILE")
-
-
-# --- uploads ------------------------------------------------------------------------------------
-def validate_upload(path: str | Path, max_mb: float, name: str | None = None) -> None:
-    """Raise ReadError unless the file has an allowed type and is at most `max_mb` megabytes."""
-    p = Path(path)
-    shown = name or p.name
-    ext = Path(shown).suffix.lower()
-    if ext not in UPLOAD_TYPES:
-        raise ReadError(shown, f"type {ext or '(none)'} not allowed (allowed: {' '.join(UPLOAD_TYPES)})")
-    try:
-        size = p.stat().st_size
-    except OSError as exc:
-        raise ReadError(shown, f"cannot read upload: {exc.strerror or exc}") from exc
-    if size > max_mb * 1024 * 1024:
-        raise ReadError(shown, f"{size / 1024 / 1024:.1f} MB is over the {max_mb:g} MB limit")
-    if size == 0:
-        raise ReadError(shown, "empty file")
-
-
-def safe_upload_name(name: str) -> str:
-    base = Path(name.replace("\\", "/")).name
-    stem, ext = os.path.splitext(base)
-    stem = _SAFE_NAME.sub("_", stem).strip(" ._") or "upload"
-    return f"{stem[:100]}{ext.lower()}"
-
-
-# --- rendering (pure functions; all document and model text is escaped) -------------------------
-def md_escape(text: str) -> str:
-    """Text safe to put in a chat message: HTML escaped, Markdown/LaTeX specials backslashed."""
-    return _MD_SPECIAL.sub(r"\\\1", html.escape(text, quote=False))
-
-
-def _cite_link(turn: int, n: int) -> str:
-    return f"[\\[{n}\\]](#cite-{turn}-{n})"
-
-
-def render_answer_md(answer: Answer, turn: int) -> str:
-    """The chat message for a finished answer: markers become links, unsupported sentences are flagged."""
-    parts: list[str] = []
-    if answer.standalone_question and answer.standalone_question != answer.question:
-        parts.append(f"<em class=\"ct-standalone\">Understood as: {md_escape(answer.standalone_question)}</em>")
-    if answer.refused:
-        reason = f"<br>Reason: {md_escape(answer.refusal_reason)}." if answer.refusal_reason else ""
-        parts.append(
-            f'<div class="ct-refusal"><strong>Cannot answer from the documents.</strong> {md_escape(answer.answer)}{reason}</div>'
-        )
-    else:
-        known = {c.n for c in answer.citations}
-        if answer.sentences:
-            body = []
-            for s in answer.sentences:
-                text = md_escape(_MARKER.sub("", s.text).strip())
-                links = "".join(_cite_link(turn, n) for n in s.citations if n in known)
-                sentence = f"{text} {links}".rstrip()
-                if not s.supported:
-                    sentence = (
-                        f'<span class="ct-unsupported" title="not supported by its cited passage">{sentence}</span>'
-                        ' <span class="ct-flag">unsupported</span>'
-                    )
-                body.append(sentence)
-            parts.append(" ".join(body))
-        else:
-            pieces = []
-            last = 0
-            for m in _MARKER.finditer(answer.answer):
-                pieces.append(md_escape(answer.answer[last : m.start()]))
-                n = int(m.group(1))
-                pieces.append(" " + _cite_link(turn, n) if n in known else "")
-                last = m.end()
-            pieces.append(md_escape(answer.answer[last:]))
-            parts.append("".join(pieces))
-    if answer.notice:
-        parts.append(f'<span class="ct-notice">Note: {md_escape(answer.notice)}</span>')
-    parts.append(f"<sub class=\"ct-mode\">mode: {md_escape(answer.mode)}</sub>")
-    return "\n\n".join(parts)
-
-
-def render_sources_html(answer: Answer | None, turn: int, dates: dict[str, str | None], selected: int | None = None) -> str:
-    if answer is None:
-        return _NO_SOURCES
-    if not answer.citations:
-        note = "No sources: the assistant refused." if answer.refused else "No sources."
-        return f'<div class="ct-sources"><div class="ct-empty">{note}</div></div>'
-    items = []
-    for c in answer.citations:
-        date = dates.get(c.doc_id) or "no date"
-        quote = c.quote if len(c.quote) <= 220 else c.quote[:217].rstrip() + "…"
-        cls = ' class="ct-selected"' if c.n == selected else ""
-        items.append(
-            f'<li{cls}><a class="ct-cite" href="#cite-{turn}-{c.n}">[{c.n}]</a> '
-            f'<span class="ct-title">{html.escape(c.title)}</span> '
-            f'<span class="ct-date">{html.escape(date)}</span>'
-            f'<div class="ct-quote">“{html.escape(quote)}”</div></li>'
-        )
-    return f'<div class="ct-sources"><ol>{"".join(items)}</ol></div>'
-
-
-def render_passage_html(citation: Citation, text: str, date: str | None, window: int = PASSAGE_WINDOW) -> str:
-    """The document around `text[start:end]`, with the span in <mark>. Everything escaped."""
-    start, end = citation.start, citation.end
-    lo = max(0, start - window)
-    hi = min(len(text), end + window)
-    # snap the window to whitespace so it does not cut words
-    if lo > 0:
-        sp = text.find(" ", lo, start)
-        lo = sp + 1 if sp != -1 else lo
-    if hi < len(text):
-        sp = text.rfind(" ", end, hi)
-        hi = sp if sp != -1 else hi
-    before = ("…" if lo > 0 else "") + text[lo:start]
-    after = text[end:hi] + ("…" if hi < len(text) else "")
-    meta = f"{html.escape(date or 'no date')} · {html.escape(citation.doc_id)} · characters {start}–{end}"
-    return (
-        f'<div class="ct-passage"><div class="ct-passage-head"><b>[{citation.n}] {html.escape(citation.title)}</b>'
-        f'<div class="ct-meta">{meta}</div></div>'
-        f'<div class="ct-doc">{html.escape(before)}<mark class="ct-hl">{html.escape(text[start:end])}</mark>{html.escape(after)}</div></div>'
-    )
 
 
 # --- per-browser-session state -------------------------------------------------------------------
@@ -315,7 +153,7 @@ class ChatUI:
         turn = len(state.answers)
         state.messages[-1] = {"role": "assistant", "content": render_answer_md(final, turn)}
         status = "Refused: " + (final.refusal_reason or "the documents don't say") if final.refused else f"Answered ({final.mode})"
-        yield list(state.messages), "", state, render_sources_html(final, turn, self.dates()), _NO_PASSAGE, status
+        yield list(state.messages), "", state, render_sources_html(final, turn, self.dates()), NO_PASSAGE, status
 
     def open_citation(self, ref: str, state: UiSession | None) -> tuple[str, str]:
         """`ref` is "TURN-N" (from a #cite-TURN-N link). Returns (passage html, sources html)."""
@@ -345,7 +183,7 @@ class ChatUI:
             except AttributeError:
                 state.session = None
         fresh = UiSession(session=state.session if isinstance(state, UiSession) else None)
-        return [], "", fresh, _NO_SOURCES, _NO_PASSAGE, "New conversation.", ""
+        return [], "", fresh, NO_SOURCES, NO_PASSAGE, "New conversation.", ""
 
     # feedback -------------------------------------------------------------------------------
     def rate(self, rating: str, comment: str, state: UiSession | None) -> tuple[str, str]:
@@ -425,50 +263,6 @@ class ChatUI:
         return [d.model_dump() for d in self.assistant.documents()]
 
 
-CSS = """
-.ct-mode-badge { font-size: 0.9em; opacity: 0.85; }
-.ct-empty { opacity: 0.7; font-style: italic; padding: 6px 2px; }
-.ct-sources ol { padding-left: 0; list-style: none; margin: 0; }
-.ct-sources li { margin: 0 0 10px 0; padding: 6px 8px; border-radius: 6px; border: 1px solid var(--border-color-primary); }
-.ct-sources li.ct-selected { border-color: var(--color-accent); background: var(--color-accent-soft); }
-.ct-sources .ct-title { font-weight: 600; }
-.ct-sources .ct-date { opacity: 0.75; font-size: 0.9em; margin-left: 4px; }
-.ct-sources .ct-quote { font-size: 0.88em; opacity: 0.85; margin-top: 3px; }
-a.ct-cite, a[href^="#cite-"] { font-weight: 600; text-decoration: none; cursor: pointer; }
-.ct-passage { border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 10px 12px; }
-.ct-passage .ct-meta { font-size: 0.85em; opacity: 0.75; margin: 2px 0 8px 0; }
-.ct-doc { white-space: pre-wrap; line-height: 1.5; max-height: 420px; overflow-y: auto; font-size: 0.95em; }
-mark.ct-hl { background: #ffe066; color: #111; padding: 1px 2px; border-radius: 3px; }
-.ct-unsupported { background: rgba(255, 120, 0, 0.12); border-bottom: 2px dotted #d9480f; }
-.ct-flag { font-size: 0.75em; font-weight: 700; text-transform: uppercase; color: #fff; background: #d9480f; border-radius: 4px; padding: 0 4px; }
-.ct-refusal { border-left: 4px solid #c92a2a; background: rgba(201, 42, 42, 0.08); padding: 6px 10px; border-radius: 4px; }
-.ct-error { color: #c92a2a; }
-.ct-notice { font-size: 0.9em; opacity: 0.85; }
-.ct-standalone { opacity: 0.8; }
-#ct-cite-bridge { display: none !important; }
-"""
-
-# A click on any "#cite-TURN-N" link (in the chat or the sources list) opens that passage:
-# the reference goes into a hidden textbox and a hidden button sends it to the server.
-JS = """
-() => {
-  document.addEventListener('click', (e) => {
-    const a = e.target.closest && e.target.closest('a[href^="#cite-"]');
-    if (!a) return;
-    e.preventDefault();
-    e.stopPropagation();
-    const ref = a.getAttribute('href').slice('#cite-'.length);
-    const box = document.querySelector('#ct-cite-ref textarea, #ct-cite-ref input');
-    const btn = document.querySelector('#ct-cite-open');
-    if (!box || !btn) return;
-    box.value = ref;
-    box.dispatchEvent(new Event('input', { bubbles: true }));
-    setTimeout(() => btn.click(), 30);
-  }, true);
-}
-"""
-
-
 def _theme() -> Any:
     import gradio as gr
 
@@ -540,9 +334,9 @@ def build_app(assistant: Assistant, settings: Settings | None = None) -> gr.Bloc
                     elem_id="ct-filter",
                 )
                 gr.Markdown("**Sources**")
-                sources = gr.HTML(_NO_SOURCES, elem_id="ct-sources", js_on_load=None)
+                sources = gr.HTML(NO_SOURCES, elem_id="ct-sources", js_on_load=None)
                 gr.Markdown("**Passage**")
-                passage = gr.HTML(_NO_PASSAGE, elem_id="ct-passage", js_on_load=None)
+                passage = gr.HTML(NO_PASSAGE, elem_id="ct-passage", js_on_load=None)
                 if settings.allow_upload:
                     with gr.Accordion("Add documents", open=False):
                         files = gr.File(

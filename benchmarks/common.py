@@ -21,19 +21,11 @@ ROOT = Path(__file__).resolve().parents[1]
 SCIFACT = Path(os.environ.get("CT_BENCH_SCIFACT", ROOT.parent / "shared" / "benchmarks" / "scifact"))
 DEFAULT_WORK = Path(os.environ.get("CT_BENCH_WORK", "/tmp/ct-bench"))
 
-QUIET_ENV = {
-    "HF_HUB_OFFLINE": "1",
-    "TRANSFORMERS_OFFLINE": "1",
-    "HF_HUB_DISABLE_PROGRESS_BARS": "1",
-    "TRANSFORMERS_VERBOSITY": "error",
-    "TOKENIZERS_PARALLELISM": "false",
-    "ANONYMIZED_TELEMETRY": "False",
-}
-
-
 def quiet_env() -> None:
-    for k, v in QUIET_ENV.items():
-        os.environ.setdefault(k, v)
+    """The project's offline environment (no hub, no telemetry) for benchmark processes."""
+    from assistant.config import apply_offline_env
+
+    apply_offline_env()
 
 
 @dataclass

@@ -280,14 +280,15 @@ def test_auth_is_enforced_when_set(corpus_store: Path, embedder: Any, tmp_path: 
 @pytest.mark.parametrize(("host", "loopback"), [("127.0.0.1", True), ("localhost", True), ("::1", True), ("[::1]", True),
                                                  ("0.0.0.0", False), ("127.0.0.2", False), ("192.168.1.5", False), ("::", False), ("example.org", False)])
 def test_is_loopback(host: str, loopback: bool) -> None:
-    from assistant.ui import is_loopback
+    from assistant.ui_guard import is_loopback
 
     assert is_loopback(host) is loopback
 
 
 def test_other_interface_needs_auth(tmp_path: Path) -> None:
     from assistant.config import Settings
-    from assistant.ui import check_bind, load_auth, serve
+    from assistant.ui import serve
+    from assistant.ui_guard import check_bind, load_auth
 
     check_bind("127.0.0.1", [])
     check_bind("0.0.0.0", [("u", "p")])
@@ -406,7 +407,7 @@ def test_empty_question_and_feedback_before_answer(tmp_path: Path) -> None:
 
 # --- uploads -------------------------------------------------------------------------------------------
 def test_validate_upload_type_and_size(tmp_path: Path) -> None:
-    from assistant.ui import safe_upload_name, validate_upload
+    from assistant.ui_guard import safe_upload_name, validate_upload
 
     ok = tmp_path / "note.md"
     ok.write_text("# NACTA\nSome text.\n", encoding="utf-8")
@@ -457,7 +458,7 @@ def test_upload_handler_ingests_allowed_files_only(make_assistant: Any, tmp_path
 # --- rendering -----------------------------------------------------------------------------------------
 def test_rendering_escapes_untrusted_text_and_flags_unsupported() -> None:
     from assistant.types import Answer, AnswerSentence, Citation
-    from assistant.ui import render_answer_md, render_passage_html, render_sources_html
+    from assistant.ui_render import render_answer_md, render_passage_html, render_sources_html
 
     text = "Intro. <script>alert(1)</script> NACTA got $5 and [a](http://evil) funds. Tail."
     start = text.index("<script>")
