@@ -3,7 +3,7 @@
     from assistant import Assistant
     a = Assistant.open(store="data/store")
     a.ingest(["data/corpus"])
-    print(a.ask("Why did NACTA struggle with CTD integration?").to_dict())
+    answer = a.ask("Why did NACTA struggle with CTD integration?")   # answer.to_dict() -> JSON
 
 Heavy dependencies (torch, chromadb) load lazily, on first use.
 """
