@@ -171,15 +171,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _extensions() -> list[Callable[[Any], None]]:
-    """Subcommands defined next to their code (chat/serve, eval, bench); each import is cheap."""
-    out: list[Callable[[Any], None]] = []
-    for module in ("assistant.cli_chat", "evals.cli", "benchmarks.cli"):
-        try:
-            mod = __import__(module, fromlist=["register"])
-        except ImportError:
-            continue
-        out.append(mod.register)
-    return out
+    """Subcommands defined next to their code (chat, serve/feedback, eval, bench); each import is cheap."""
+    import importlib
+
+    modules = ("assistant.cli_chat", "assistant.cli_serve", "evals.cli", "benchmarks.cli")
+    return [importlib.import_module(m).register for m in modules]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -22,16 +22,6 @@ def register(sub: Any) -> None:
     p.add_argument("--top-k", type=int, default=None, help="passages to retrieve (default 5)")
     p.add_argument("--json", action="store_true", help="read one turn per stdin line, write one answer JSON per line")
     p.set_defaults(func=cmd_chat)
-    # --- `serve` (Gradio UI) is registered by the UI module when present -------------------------
-    _register_serve(sub)
-
-
-def _register_serve(sub: Any) -> None:
-    try:
-        from assistant.ui_cli import register as register_serve
-    except ImportError:
-        return
-    register_serve(sub)
 
 
 def cmd_chat(args: argparse.Namespace) -> int:

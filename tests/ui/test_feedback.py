@@ -130,7 +130,7 @@ def test_rate_handler_stores_latest_answer(tmp_path: Path) -> None:
 
 def test_feedback_export_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from assistant.cli import UsageError
-    from assistant.ui_cli import register_feedback
+    from assistant.cli_serve import register_feedback
 
     parser = argparse.ArgumentParser()
     register_feedback(parser.add_subparsers(dest="command"))
@@ -151,8 +151,7 @@ def test_feedback_export_command(tmp_path: Path, capsys: pytest.CaptureFixture[s
 def test_feedback_export_cli_subprocess(tmp_path: Path) -> None:
     from assistant.cli import build_parser
 
-    if "feedback" not in build_parser()._subparsers._group_actions[0].choices:  # type: ignore[union-attr]
-        pytest.skip("`ct-assistant feedback` is not registered yet (assistant.cli_chat must call assistant.ui_cli.register_feedback)")
+    assert "feedback" in build_parser()._subparsers._group_actions[0].choices  # type: ignore[union-attr]
     _add(FeedbackStore(tmp_path / "feedback.sqlite3"))
     r = run_cli("feedback", "export", "--store", str(tmp_path), "--format", "jsonl", timeout=120)
     assert r.returncode == 0, r.stderr

@@ -316,8 +316,7 @@ def _serve_registered() -> bool:
 
 
 def test_cli_serve_refuses_other_interface_without_auth(tmp_path: Path) -> None:
-    if not _serve_registered():
-        pytest.skip("`ct-assistant serve` is not registered yet (assistant.cli_chat must call assistant.ui_cli.register_serve)")
+    assert _serve_registered()
     r = run_cli("serve", "--store", str(tmp_path), "--host", "0.0.0.0", "--port", "9")
     assert r.returncode == 2
     err = r.stderr.strip().splitlines()
@@ -327,7 +326,7 @@ def test_cli_serve_refuses_other_interface_without_auth(tmp_path: Path) -> None:
 def test_serve_parser_maps_flags(tmp_path: Path) -> None:
     import argparse
 
-    from assistant.ui_cli import _settings, register
+    from assistant.cli_serve import _settings, register
 
     parser = argparse.ArgumentParser()
     register(parser.add_subparsers(dest="command"))
