@@ -76,6 +76,13 @@ def corpus_assistant(corpus_store: Path, embedder):  # type: ignore[no-untyped-d
     a.close()
 
 
+def missing(reason: str) -> None:
+    """A test dependency is absent: skip on a developer's machine, fail in CI (`make test` installs it all)."""
+    if os.environ.get("CI"):
+        pytest.fail(f"CI is missing a test dependency: {reason}")
+    pytest.skip(reason)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

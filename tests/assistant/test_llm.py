@@ -132,7 +132,7 @@ def test_llm_judge_scores(smollm_server: str) -> None:
 
 @pytest.mark.llm
 def test_llamacpp_backend_loads_gguf() -> None:
-    pytest.importorskip("llama_cpp")
+    import llama_cpp  # noqa: F401  (the [test] extra installs it)
     from assistant.config import Settings
 
     llm = ChatLLM(Settings(store="/nonexistent", llm_backend="llamacpp", llm_gguf_path=smollm_gguf(), llm_max_tokens=16))

@@ -17,20 +17,8 @@ ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "tests" / "data" / "evals"
 
 
-def _has_offline_judge() -> bool:
-    try:
-        from assistant.ground import OfflineJudge
-
-        OfflineJudge()
-    except (ImportError, OSError, ValueError, KeyError):
-        return False
-    return True
-
-
 @pytest.mark.slow
 def test_judge_round_trip(capsys: pytest.CaptureFixture[str]) -> None:
-    if not _has_offline_judge():
-        pytest.skip("assistant.ground.OfflineJudge not available yet")
     assert main(["eval", "judge", "--input", str(DATA / "claims.jsonl")]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
     out = [json.loads(x) for x in lines]

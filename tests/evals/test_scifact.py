@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from evals import scifact
+from tests.conftest import missing
 
 SCIFACT = Path(__file__).resolve().parents[3] / "shared" / "benchmarks" / "scifact"
 
@@ -29,7 +30,7 @@ def test_doc_metrics() -> None:
 @pytest.mark.slow
 def test_limit_run(tmp_path: Path, embedder: Any, capsys: pytest.CaptureFixture[str]) -> None:
     if not (SCIFACT / "corpus_train.csv").is_file():
-        pytest.skip("../shared/benchmarks/scifact not present")
+        missing("../shared/benchmarks/scifact not present")
     data = scifact.load(SCIFACT, limit=4, distractors=16)
     assert len(data.queries) == 4 and data.corpus_docs == 5183
     assert all(q.relevant <= {d.doc_id for d in data.documents} for q in data.queries)

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import ROOT, free_port
+from tests.conftest import ROOT, free_port, missing
 
 ARTIFACTS = ROOT / "tests" / "artifacts"
 CHROMIUM = "/usr/bin/chromium"
@@ -58,7 +58,7 @@ def served(corpus_store: Path, embedder: Any, tmp_path_factory: pytest.TempPathF
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     if not os.path.exists(CHROMIUM):
-        pytest.skip(f"{CHROMIUM} not installed")
+        missing(f"{CHROMIUM} not installed")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
