@@ -83,7 +83,7 @@ class Assistant:
         f = filters or Filters()
         catalog = self.store().catalog
         for doc_id in f.doc_ids:
-            if catalog.document(doc_id) is None:
+            if not catalog.has_document(doc_id):
                 raise UnknownDocumentError(doc_id)
         for d in (f.date_from, f.date_to):
             if d is not None and not _is_iso_date(d):
@@ -92,16 +92,16 @@ class Assistant:
 
     def retrieve(self, question: str, top_k: int | None = None, filters: Filters | None = None, mode: Mode = "hybrid") -> list[Context]:
         q, f = self._check(question, filters, top_k)
-        s = self.settings
-        return HybridRetriever(self.store(), candidates=s.candidates, rrf_k=s.rrf_k).retrieve(q, top_k or s.top_k, f, mode)
+        return self._retriever().retrieve(q, top_k or self.settings.top_k, f, mode)
+
+    def _retriever(self) -> HybridRetriever:
+        return HybridRetriever(self.store(), candidates=self.settings.candidates, rrf_k=self.settings.rrf_k)
 
     def ask(self, question: str, top_k: int | None = None, filters: Filters | None = None, *, standalone: str | None = None) -> Answer:
         """Answer a question from the documents, citing exact passages, or refuse."""
         t0 = time.perf_counter()
         q, f = self._check(standalone or question, filters, top_k)
-        contexts = HybridRetriever(self.store(), candidates=self.settings.candidates, rrf_k=self.settings.rrf_k).retrieve(
-            q, top_k or self.settings.top_k, f
-        )
+        contexts = self._retriever().retrieve(q, top_k or self.settings.top_k, f)
         t1 = time.perf_counter()
         answer = self._answer(q, contexts)
         t2 = time.perf_counter()
@@ -112,13 +112,16 @@ class Assistant:
         answer.timings_ms.total = (t2 - t0) * 1000
         return answer
 
-    def _answer(self, question: str, contexts: Sequence[Context]) -> Answer:
+    def prepare(self, question: str, contexts: Sequence[Context]) -> tuple[dict[str, Document], dict[str, float], ExtractiveAnswerer]:
+        """What answering needs besides the contexts: their documents, the question's IDF weights, the answerer."""
         catalog = self.store().catalog
         documents = catalog.documents_by_ids({c.doc_id for c in contexts})
         qterms = sorted(set(terms(question)))
         df, n = catalog.document_frequencies(qterms)
-        idf = idf_weights(df, n, qterms)
-        extractive = ExtractiveAnswerer(self.settings, self.embedder)
+        return documents, idf_weights(df, n, qterms), ExtractiveAnswerer(self.settings, self.embedder)
+
+    def _answer(self, question: str, contexts: Sequence[Context]) -> Answer:
+        documents, idf, extractive = self.prepare(question, contexts)
         if self.settings.llm_backend == "none":
             from assistant.verify import flag_injections
 

@@ -87,6 +87,9 @@ class Catalog:
         ).fetchone()
         return _doc(row) if row else None
 
+    def has_document(self, doc_id: str) -> bool:
+        return self.db.execute("SELECT 1 FROM documents WHERE doc_id=?", (doc_id,)).fetchone() is not None
+
     def documents_by_ids(self, doc_ids: Iterable[str]) -> dict[str, Document]:
         ids = list(set(doc_ids))
         out: dict[str, Document] = {}

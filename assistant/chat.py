@@ -255,11 +255,11 @@ class ChatSession:
             for i, s in enumerate(_pieces(answer)):
                 yield StreamEvent(kind="delta", text=s if i == 0 else " " + s)
         else:
-            from assistant.generate import prepare, stream_answer
+            from assistant.generate import stream_answer
 
             contexts = a.retrieve(q, top_k=top_k, filters=filters)
             t1 = time.perf_counter()
-            documents, idf, extractive = prepare(a, q, contexts)
+            documents, idf, extractive = a.prepare(q, contexts)
             final: Answer | None = None
             for item in stream_answer(a, q, contexts, documents, idf, extractive):
                 if isinstance(item, Answer):

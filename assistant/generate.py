@@ -15,8 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from assistant.errors import LLMError
-from assistant.extract import ExtractiveAnswerer, idf_weights
-from assistant.lexical import terms
+from assistant.extract import ExtractiveAnswerer
 from assistant.prompts import load_prompt
 from assistant.question import analyze
 from assistant.types import Answer, Context, Document
@@ -87,15 +86,6 @@ def generator(assistant: Assistant) -> Generator:
     if not isinstance(assistant._generator, Generator):
         assistant._generator = Generator(assistant)
     return assistant._generator
-
-
-def prepare(assistant: Assistant, question: str, contexts: Sequence[Context]) -> tuple[dict[str, Document], dict[str, float], ExtractiveAnswerer]:
-    """What `Assistant._answer` computes before answering (documents, IDF, extractive answerer)."""
-    catalog = assistant.store().catalog
-    documents = catalog.documents_by_ids({c.doc_id for c in contexts})
-    qterms = sorted(set(terms(question)))
-    df, n = catalog.document_frequencies(qterms)
-    return documents, idf_weights(df, n, qterms), ExtractiveAnswerer(assistant.settings, assistant.embedder)
 
 
 def evidence(

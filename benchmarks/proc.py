@@ -11,16 +11,14 @@ import json
 import logging
 import os
 import resource
-import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from benchmarks.common import ROOT, Section, median, pct, scifact_subset
+from benchmarks.servers import chroma_server
 
 log = logging.getLogger(__name__)
 
@@ -192,40 +190,6 @@ def cold_start(work: Path, n: int, runs: int) -> list[Section]:
 
 
 # --- Chroma server --------------------------------------------------------------------------
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@contextmanager
-def chroma_server(path: Path) -> Iterator[tuple[str, int]]:
-    port = _free_port()
-    exe = Path(sys.executable).with_name("chroma")
-    cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "chromadb.cli.cli"]
-    path.mkdir(parents=True, exist_ok=True)
-    logf = (path.parent / "chroma-server.log").open("w")
-    proc = subprocess.Popen([*cmd, "run", "--path", str(path), "--host", "127.0.0.1", "--port", str(port)], stdout=logf, stderr=subprocess.STDOUT, env=_env())
-    try:
-        deadline = time.time() + 90
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                    break
-            except OSError:
-                if proc.poll() is not None or time.time() > deadline:
-                    raise RuntimeError("chroma run did not start") from None
-                time.sleep(0.3)
-        yield "127.0.0.1", port
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        logf.close()
-
-
 def server(work: Path, n: int, n_questions: int, warmup: int = 3) -> list[Section]:
     from assistant.api import Assistant
     from assistant.config import Settings

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from assistant.config import apply_offline_env
+from benchmarks import servers
+from benchmarks.servers import free_port  # noqa: F401  (tests import it from here)
 
 apply_offline_env()
 
@@ -83,12 +83,6 @@ def missing(reason: str) -> None:
     pytest.skip(reason)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 600, input: str | None = None) -> subprocess.CompletedProcess[str]:
     """Run `python -m assistant ARGS` in a fresh process."""
     full_env = {**os.environ, **(env or {})}
@@ -101,32 +95,5 @@ def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 600,
 @pytest.fixture
 def chroma_server(tmp_path: Path) -> Iterator[tuple[str, int]]:
     """A real `chroma run` server on loopback, stopped after the test."""
-    port = free_port()
-    chroma = Path(sys.executable).with_name("chroma")
-    cmd = [str(chroma)] if chroma.exists() else [sys.executable, "-m", "chromadb.cli.cli"]
-    log = (tmp_path / "chroma.log").open("w")
-    proc = subprocess.Popen(
-        [*cmd, "run", "--path", str(tmp_path / "chroma-server"), "--host", "127.0.0.1", "--port", str(port)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env={**os.environ, "ANONYMIZED_TELEMETRY": "False"},
-    )
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                break
-        except OSError:
-            if proc.poll() is not None:
-                raise RuntimeError(f"chroma run exited: {(tmp_path / 'chroma.log').read_text()[-2000:]}")
-            time.sleep(0.3)
-    else:
-        proc.kill()
-        raise RuntimeError("chroma server did not start in 60 s")
-    yield "127.0.0.1", port
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+    with servers.chroma_server(tmp_path / "chroma-server", timeout=60) as address:
+        yield address

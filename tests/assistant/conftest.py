@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
+from benchmarks.servers import running
 from tests.conftest import free_port, missing
 
 SMOLLM_ALIAS = "smollm2"
@@ -38,7 +37,6 @@ def smollm_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     gguf = smollm_gguf()
     port = free_port()
     log_path = tmp_path_factory.mktemp("llama") / "server.log"
-    log = log_path.open("w")
     # one thread: on a shared 2-core machine llama.cpp threads spin-wait on each other (10x slower)
     threads = os.environ.get("CT_TEST_LLAMA_THREADS", "1")
     cmd = [
@@ -46,29 +44,16 @@ def smollm_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "4096",
         "--n_threads", threads, "--n_threads_batch", threads, "--verbose", "False",
     ]  # fmt: skip
-    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}/v1"
-    deadline = time.time() + 120
-    try:
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"llama_cpp.server exited: {log_path.read_text()[-2000:]}")
-            try:
-                if httpx.get(f"{base}/models", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.time() > deadline:
-                raise RuntimeError(f"llama_cpp.server did not answer in 120 s: {log_path.read_text()[-2000:]}")
-            time.sleep(0.5)
-        yield base
-    finally:
-        proc.terminate()
+
+    def answers() -> bool:
         try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+            return httpx.get(f"{base}/models", timeout=2).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    with running(cmd, log_path=log_path, ready=answers, timeout=120):
+        yield base
 
 
 def llm_settings(base_url: str, **overrides: object) -> dict[str, object]:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from assistant.errors import ConfigError
-from assistant.generate import Job, generator, prepare
+from assistant.generate import Job, generator
 from assistant.llm import ChatLLM
 from assistant.verify import verify
 from tests.assistant.conftest import SMOLLM_ALIAS, llm_settings, smollm_gguf
@@ -52,7 +52,7 @@ def test_hallucinations_are_flagged(llm_assistant) -> None:  # type: ignore[no-u
     flagged = []
     for q in ("What is NIFTAC?", "How much did the KP cabinet authorize for police equipment?"):
         contexts = llm_assistant.retrieve(q)
-        documents, idf, extractive = prepare(llm_assistant, q, contexts)
+        documents, idf, extractive = llm_assistant.prepare(q, contexts)
         job = Job(llm_assistant, q, contexts, documents, idf, extractive)
         draft = generator(llm_assistant).llm.complete(*job.prompt())
         assert draft.strip()
@@ -168,7 +168,7 @@ def test_unsupported_draft_is_refused_when_configured(corpus_store: Path, embedd
     for policy in ("refuse", "extractive"):
         a = Assistant(Settings(store=corpus_store, llm_backend="openai", llm_base_url=url, llm_unsupported=policy), embedder)
         contexts = a.retrieve(q)
-        documents, idf, extractive = prepare(a, q, contexts)
+        documents, idf, extractive = a.prepare(q, contexts)
         answer = Job(a, q, contexts, documents, idf, extractive).finish(draft)
         if policy == "refuse":
             assert answer.refused and answer.answer == CANNOT_ANSWER and not answer.citations

@@ -7,14 +7,12 @@ from __future__ import annotations
 
 import json
 import os
-import socket
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
+from benchmarks.servers import running
 from tests.conftest import ROOT, free_port, run_cli
 
 pytestmark = pytest.mark.slow
@@ -85,21 +83,8 @@ def test_serve_answers_what_another_process_ingested(chroma_server, tmp_path: Pa
 
     ui_port = free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT), "GRADIO_ANALYTICS_ENABLED": "False"}
-    log = (tmp_path / "serve.log").open("w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "assistant", "serve", *_flags(store, host, port), "--port", str(ui_port)],
-        stdout=log, stderr=subprocess.STDOUT, env=env, cwd=ROOT,
-    )
-    try:
-        deadline = time.time() + 120
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", ui_port), timeout=0.5):
-                    break
-            except OSError:
-                assert proc.poll() is None, (tmp_path / "serve.log").read_text()[-2000:]
-                assert time.time() < deadline, "serve did not start"
-                time.sleep(0.5)
+    cmd = [sys.executable, "-m", "assistant", "serve", *_flags(store, host, port), "--port", str(ui_port)]
+    with running(cmd, log_path=tmp_path / "serve.log", port=ui_port, env=env, cwd=ROOT, timeout=120):
         docs = tmp_path / "incoming"
         docs.mkdir()
         (docs / "fusion_cell.txt").write_text(FACT)
@@ -108,10 +93,3 @@ def test_serve_answers_what_another_process_ingested(chroma_server, tmp_path: Pa
         ans = client.predict(QUESTION, None, None, api_name="/ask")
         ans = json.loads(ans) if isinstance(ans, str) else ans
         assert not ans["refused"] and "Rs412.5 million" in ans["answer"]
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
