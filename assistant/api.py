@@ -114,11 +114,11 @@ class Assistant:
 
     def prepare(self, question: str, contexts: Sequence[Context]) -> tuple[dict[str, Document], dict[str, float], ExtractiveAnswerer]:
         """What answering needs besides the contexts: their documents, the question's IDF weights, the answerer."""
-        catalog = self.store().catalog
-        documents = catalog.documents_by_ids({c.doc_id for c in contexts})
+        store = self.store()
+        documents = store.catalog.documents_by_ids({c.doc_id for c in contexts})
         qterms = sorted(set(terms(question)))
-        df, n = catalog.document_frequencies(qterms)
-        return documents, idf_weights(df, n, qterms), ExtractiveAnswerer(self.settings, self.embedder)
+        df, n = store.lexical.document_frequencies(qterms)
+        return documents, idf_weights(df, n, qterms), ExtractiveAnswerer(self.settings, self.embedder, store.catalog.sentence_vectors)
 
     def _answer(self, question: str, contexts: Sequence[Context]) -> Answer:
         documents, idf, extractive = self.prepare(question, contexts)

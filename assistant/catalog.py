@@ -10,10 +10,14 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
+import numpy as np
+
 from assistant.lexical import terms
+from assistant.sentences import Span
+from assistant.sentvec import from_blob, to_blob
 from assistant.types import Chunk, Document, DocumentInfo, Filters
 
 SCHEMA_VERSION = 1
@@ -40,6 +44,13 @@ CREATE TABLE IF NOT EXISTS chunks (
     n_tokens INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id);
+CREATE TABLE IF NOT EXISTS sentences (
+    doc_id TEXT NOT NULL REFERENCES documents(doc_id) ON DELETE CASCADE,
+    start INTEGER NOT NULL,
+    end INTEGER NOT NULL,
+    vec BLOB NOT NULL,
+    PRIMARY KEY (doc_id, start, end)
+) WITHOUT ROWID;
 CREATE VIRTUAL TABLE IF NOT EXISTS lexical USING fts5(terms, tokenize="unicode61 tokenchars '_'");
 CREATE VIRTUAL TABLE IF NOT EXISTS lexical_vocab USING fts5vocab(lexical, 'row');
 """
@@ -51,6 +62,7 @@ class Catalog:
         self._local = threading.local()
         self.db.executescript(_SCHEMA)  # idempotent DDL; executescript manages its own transaction
         self.db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+        self.db.execute("INSERT OR IGNORE INTO meta VALUES ('lexical_generation', '0')")
 
     @property
     def db(self) -> sqlite3.Connection:
@@ -79,6 +91,14 @@ class Catalog:
 
     def set_meta(self, key: str, value: str) -> None:
         self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+
+    def lexical_generation(self) -> int:
+        """Bumped by every transaction that changes chunks (see assistant.bm25)."""
+        return int(self.get_meta("lexical_generation") or 0)
+
+    @staticmethod
+    def _bump(db: sqlite3.Connection) -> None:
+        db.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'lexical_generation'")
 
     # --- documents -------------------------------------------------------------
     def document(self, doc_id: str) -> Document | None:
@@ -151,6 +171,23 @@ class Catalog:
                 out[r[0]] = Chunk(chunk_id=r[0], doc_id=r[1], ordinal=r[2], start=r[3], end=r[4], n_tokens=r[5], text=r[6])
         return out
 
+    def chunk_rowids(self, doc_ids: Sequence[str]) -> list[int]:
+        """The rowids of the chunks of these documents (row keys of the BM25 snapshot)."""
+        out: list[int] = []
+        ids = list(doc_ids)
+        for i in range(0, len(ids), 500):
+            part = ids[i : i + 500]
+            out += [r[0] for r in self.db.execute(f"SELECT rowid FROM chunks WHERE doc_id IN ({','.join('?' * len(part))})", part)]
+        return out
+
+    def chunk_ids_by_rowid(self, rowids: Sequence[int]) -> dict[int, str]:
+        out: dict[int, str] = {}
+        ids = list(rowids)
+        for i in range(0, len(ids), 500):
+            part = ids[i : i + 500]
+            out.update((r[0], r[1]) for r in self.db.execute(f"SELECT rowid, chunk_id FROM chunks WHERE rowid IN ({','.join('?' * len(part))})", part))
+        return out
+
     def neighbours(self, doc_id: str, ordinal: int) -> list[Chunk]:
         """The chunks just before and after one chunk (for context windows)."""
         rows = self.db.execute(
@@ -160,9 +197,12 @@ class Catalog:
         found = self.chunks([r[0] for r in rows])
         return sorted(found.values(), key=lambda c: c.ordinal)
 
-    def put_documents(self, items: Sequence[tuple[Document, Sequence[Chunk], str]]) -> None:
-        """Replace documents with their chunks and lexical rows, in one transaction."""
+    def put_documents(
+        self, items: Sequence[tuple[Document, Sequence[Chunk], str]], sentences: Mapping[str, Mapping[Span, np.ndarray]] | None = None
+    ) -> None:
+        """Replace documents with their chunks, lexical rows and sentence vectors, in one transaction."""
         with self.transaction() as db:
+            self._bump(db)
             for doc, chunks, fingerprint in items:
                 self._delete(db, doc.doc_id)
                 db.execute(
@@ -177,13 +217,41 @@ class Catalog:
                     )
                     # title terms count towards every chunk of the document
                     db.execute("INSERT INTO lexical (rowid, terms) VALUES (?, ?)", (cur.lastrowid, " ".join(terms(c.text) + title_terms)))
+                db.executemany(
+                    "INSERT INTO sentences (doc_id, start, end, vec) VALUES (?,?,?,?)",
+                    [(doc.doc_id, a, b, to_blob(v)) for (a, b), v in (sentences or {}).get(doc.doc_id, {}).items()],
+                )
+
+    # --- sentence vectors (assistant.sentvec) ------------------------------------
+    def sentence_vectors(self, doc_id: str, spans: Iterable[Span] | None = None) -> dict[Span, np.ndarray]:
+        """Stored sentence vectors of a document: all, or those of the given spans that exist."""
+        if spans is None:
+            rows = self.db.execute("SELECT start, end, vec FROM sentences WHERE doc_id=?", (doc_id,)).fetchall()
+            return {(a, b): from_blob(v) for a, b, v in rows}
+        want = set(spans)
+        starts = sorted({a for a, _ in want})
+        out: dict[Span, np.ndarray] = {}
+        for i in range(0, len(starts), 500):  # by primary key: a long document is not read whole
+            part = starts[i : i + 500]
+            q = f"SELECT start, end, vec FROM sentences WHERE doc_id=? AND start IN ({','.join('?' * len(part))})"
+            out.update(((a, b), from_blob(v)) for a, b, v in self.db.execute(q, [doc_id, *part]) if (a, b) in want)
+        return out
+
+    def sentence_vectors_by_text(self, doc_id: str) -> dict[str, np.ndarray]:
+        """{sentence text: vector} of the stored version of a document (reused when it changes)."""
+        row = self.db.execute("SELECT text FROM documents WHERE doc_id=?", (doc_id,)).fetchone()
+        if row is None:
+            return {}
+        return {row[0][a:b]: v for (a, b), v in self.sentence_vectors(doc_id).items()}
 
     def delete_document(self, doc_id: str) -> None:
         with self.transaction() as db:
+            self._bump(db)
             self._delete(db, doc_id)
 
     @staticmethod
     def _delete(db: sqlite3.Connection, doc_id: str) -> None:
+        db.execute("DELETE FROM sentences WHERE doc_id=?", (doc_id,))
         db.execute("DELETE FROM lexical WHERE rowid IN (SELECT rowid FROM chunks WHERE doc_id=?)", (doc_id,))
         db.execute("DELETE FROM chunks WHERE doc_id=?", (doc_id,))
         db.execute("DELETE FROM documents WHERE doc_id=?", (doc_id,))

@@ -8,6 +8,7 @@ vectors against fp32 on a probe set once and falls back to fp32 if they disagree
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import Sequence
 from functools import lru_cache
@@ -30,10 +31,11 @@ _PROBE = [
 ]
 #: bf16 vectors must keep at least this cosine with fp32 ones, or "auto" falls back to fp32.
 BF16_MIN_COSINE = 0.99
-#: while the torch model is not loaded, fp32 batches up to this size (a question, the candidate
-#: sentences of an answer) are encoded by the numpy MiniLM (`assistant.npencoder`): same
-#: weights and function, no torch/sentence-transformers import (cold start of `ask`).
-NUMPY_MAX_BATCH = 128
+#: fp32 batches (questions, and the sentences ingest embeds) are encoded by the numpy MiniLM
+#: (`assistant.npencoder`) while the torch model is not loaded: same weights and function, no
+#: torch/sentence-transformers import, and on this CPU as fast or faster (see its docstring).
+#: torch is used for bf16 (hardware bf16 only) or once something loaded it.
+NUMPY_WORKERS = max(1, min(2, os.cpu_count() or 1))
 #: sentence vectors kept in memory for the extractive answerer (about 1.5 KB each)
 SENTENCE_CACHE_SIZE = 20000
 
@@ -163,9 +165,9 @@ class Embedder:
             return "fp32"
         return "bf16"
 
-    def _numpy_ok(self, n: int) -> bool:
-        """Small fp32 batch and torch not loaded: the numpy encoder computes the same vectors."""
-        if self._model is not None or n > NUMPY_MAX_BATCH:
+    def _numpy_ok(self) -> bool:
+        """fp32 and torch not loaded: the numpy encoder computes the same vectors."""
+        if self._model is not None:
             return False
         return self.requested_precision == "fp32" or (self.requested_precision == "auto" and not cpu_has_native_bf16())
 
@@ -174,11 +176,11 @@ class Embedder:
         texts = list(texts)
         if not texts:
             return np.zeros((0, 384), dtype=np.float32)
-        if self._numpy_ok(len(texts)):
+        if self._numpy_ok():
             from assistant.npencoder import numpy_encoder
 
             self.precision = self.precision or "fp32"
-            return numpy_encoder(self.model_path).encode(texts)
+            return numpy_encoder(self.model_path).encode(texts, workers=NUMPY_WORKERS)
         self._load()
         return self._encode(texts, bf16=self.precision == "bf16", batch_size=batch_size or self.batch_size)
 

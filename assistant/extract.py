@@ -14,15 +14,17 @@ answer is the shared refusal, with the reason.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+
+import numpy as np
 
 from assistant.cite import citation
 from assistant.config import Settings
 from assistant.embed import Embedder
 from assistant.lexical import terms
 from assistant.question import QuestionAnalysis, analyze, mentions, satisfies_type
-from assistant.sentences import split_sentences
+from assistant.sentences import Span, split_sentences
 from assistant.types import CANNOT_ANSWER, Answer, AnswerSentence, Context, Document
 
 W_SIM, W_LEX, W_CTX = 0.5, 0.3, 0.2
@@ -54,10 +56,28 @@ def _coverage(weights: dict[str, float], present: set[str]) -> float:
     return sum(w for t, w in weights.items() if t in present) / total if total else 0.0
 
 
+#: stored sentence vectors of one document for some spans (`Catalog.sentence_vectors`)
+SentenceLookup = Callable[[str, list[Span]], dict[Span, np.ndarray]]
+
+
 class ExtractiveAnswerer:
-    def __init__(self, settings: Settings, embedder: Embedder) -> None:
+    def __init__(self, settings: Settings, embedder: Embedder, stored: SentenceLookup | None = None) -> None:
         self.settings = settings
         self.embedder = embedder
+        self.stored = stored
+
+    def sentence_vectors(self, cands: Sequence[Candidate]) -> np.ndarray:
+        """Vectors of candidate sentences: those embedded at ingest, the rest embedded now."""
+        found: dict[tuple[str, int, int], np.ndarray] = {}
+        if self.stored is not None:
+            by_doc: dict[str, list[Span]] = {}
+            for c in cands:
+                by_doc.setdefault(c.doc_id, []).append((c.start, c.end))
+            for doc_id, spans in by_doc.items():
+                found.update(((doc_id, a, b), v) for (a, b), v in self.stored(doc_id, spans).items())
+        missing = [c.text for c in cands if (c.doc_id, c.start, c.end) not in found]
+        live = iter(self.embedder.embed_cached(missing)) if missing else iter(())
+        return np.stack([found[k] if (k := (c.doc_id, c.start, c.end)) in found else next(live) for c in cands])
 
     def candidates(
         self,
@@ -104,7 +124,7 @@ class ExtractiveAnswerer:
         scored = cands if embed_all else [c for c in cands if c.entities_ok and c.type_ok]
         if scored:
             qv = self.embedder.embed_query(q.text)
-            sv = self.embedder.embed_cached([c.text for c in scored])
+            sv = self.sentence_vectors(scored)
             for c, sim in zip(scored, sv @ qv, strict=True):
                 c.sim = float(sim)
         return cands

@@ -1,4 +1,4 @@
-"""Hybrid retrieval: dense (Chroma, MiniLM) + lexical (BM25 in SQLite FTS5), fused by RRF.
+"""Hybrid retrieval: dense (Chroma, MiniLM) + lexical (BM25: numpy snapshot, FTS5 fallback), fused by RRF.
 
 Filters (doc ids, sources, dates) are resolved once in the catalog to a set of doc ids that
 both retrievers honour. Vectors whose chunk the catalog does not hold (left by a crashed
@@ -42,7 +42,7 @@ class HybridRetriever:
         if mode in ("hybrid", "dense"):
             dense = self.store.dense_search(self.store.embedder.embed_query(question), k, doc_ids)
         if mode in ("hybrid", "lexical"):
-            lexical = self.store.catalog.lexical_search(question, k, doc_ids)
+            lexical = self.store.lexical.search(question, k, doc_ids)
         if mode == "dense":
             ranked = dense
         elif mode == "lexical":

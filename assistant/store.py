@@ -5,7 +5,8 @@ Write protocol, per batch of documents (crash-safe at every step):
   2. upsert the vectors of new chunks into Chroma (ids are content hashes: idempotent);
   3. replace the documents, chunks and lexical rows in one SQLite transaction;
   4. delete the vectors of chunks no longer in the catalog;
-  5. mark the store clean at the end of the run.
+  5. mark the store clean at the end of the run, and write the BM25 snapshot of the new
+     catalog generation (`assistant.bm25`; derived data, rebuilt if missing).
 A run killed anywhere leaves the catalog either old or new for each document; vectors the
 catalog does not know are ignored by retrieval and deleted by `reconcile()` at the start of
 the next write, which also re-embeds any catalog chunk whose vector is missing.
@@ -19,16 +20,19 @@ from pathlib import Path
 
 import numpy as np
 
+from assistant.bm25 import LexicalIndex
 from assistant.catalog import Catalog
 from assistant.config import Settings
 from assistant.embed import Embedder
 from assistant.errors import ConfigError, StoreNotFoundError
+from assistant.sentvec import embed_documents
 from assistant.types import Chunk, Document
 from assistant.vectors import VectorIndex
 
 log = logging.getLogger(__name__)
 
 CATALOG_FILE = "catalog.sqlite3"
+BM25_DIR = "bm25"
 
 
 class Store:
@@ -42,6 +46,7 @@ class Store:
                 raise StoreNotFoundError(str(self.root))
             self.root.mkdir(parents=True, exist_ok=True)
         self.catalog = Catalog(path)
+        self.lexical = LexicalIndex(self.catalog, self.root / BM25_DIR)
         self._check_model()
         self._vectors: VectorIndex | None = None
 
@@ -80,13 +85,18 @@ class Store:
     def recover(self) -> dict[str, int]:
         """Finish what a killed run left (called at the start of every ingest run)."""
         if self.catalog.get_meta("dirty") != "1":
+            if not self.lexical.saved():  # killed during the snapshot, or a store from before it
+                self.lexical.rebuild()
             return {"orphans_deleted": 0, "vectors_restored": 0}
         stats = self.begin_write()
         self.end_write()
         return stats
 
     def end_write(self) -> None:
+        """Mark clean, then snapshot the BM25 index for this generation (derived data: a crash
+        here only leaves readers on the FTS5 fallback until the next run rebuilds it)."""
         self.catalog.set_meta("dirty", "0")
+        self.lexical.rebuild()
 
     def reconcile(self) -> dict[str, int]:
         """Delete vectors the catalog does not know; re-embed catalog chunks that lack vectors."""
@@ -98,26 +108,31 @@ class Store:
         missing = sorted(in_catalog - in_chroma)
         if missing:
             chunks = list(self.catalog.chunks(missing).values())
-            self.vectors.upsert(
-                [c.chunk_id for c in chunks],
-                self.embedder.embed([c.text for c in chunks]),
-                [c.text for c in chunks],
-                [_meta(c) for c in chunks],
-            )
+            docs = self.catalog.documents_by_ids({c.doc_id for c in chunks})
+            by_doc: dict[str, list[Chunk]] = {}
+            for c in chunks:
+                by_doc.setdefault(c.doc_id, []).append(c)
+            items = [(docs[d], cs) for d, cs in by_doc.items()]
+            # the sentence vectors are in the catalog (same transaction as the chunks): compose from them
+            _, vecs = embed_documents(items, self.embedder.embed, self.embedder.count_tokens, self.catalog.sentence_vectors_by_text)
+            self.vectors.upsert([c.chunk_id for c in chunks], np.stack([vecs[c.chunk_id] for c in chunks]), [c.text for c in chunks], [_meta(c) for c in chunks])
         return {"orphans_deleted": len(orphans), "vectors_restored": len(missing)}
 
     def write_documents(self, items: Sequence[tuple[Document, list[Chunk], str]]) -> int:
-        """Store documents with their chunks; embeds only chunks not already stored. Returns #embedded."""
+        """Store documents with their chunks; embeds only sentences not already stored (see
+        `assistant.sentvec`) and upserts the composed vectors of new chunks. Returns #chunks embedded."""
         old_ids: set[str] = set()
         for doc, _, _ in items:
             old_ids |= self.catalog.chunk_ids(doc.doc_id)
+        sentences, vecs = embed_documents(
+            [(doc, chunks) for doc, chunks, _ in items], self.embedder.embed, self.embedder.count_tokens, self.catalog.sentence_vectors_by_text
+        )
         new_chunks = [c for _, chunks, _ in items for c in chunks]
         new_ids = {c.chunk_id for c in new_chunks}
         to_embed = [c for c in new_chunks if c.chunk_id not in old_ids]
         if to_embed:
-            vecs = self.embedder.embed([c.text for c in to_embed])
-            self.vectors.upsert([c.chunk_id for c in to_embed], vecs, [c.text for c in to_embed], [_meta(c) for c in to_embed])
-        self.catalog.put_documents(items)
+            self.vectors.upsert([c.chunk_id for c in to_embed], np.stack([vecs[c.chunk_id] for c in to_embed]), [c.text for c in to_embed], [_meta(c) for c in to_embed])
+        self.catalog.put_documents(items, sentences)
         stale = sorted(old_ids - new_ids)
         if stale:
             self.vectors.delete(stale)

@@ -92,7 +92,10 @@ def baseline_token_counts(docs: list[Any]) -> tuple[int, int, int]:
 
 
 def cache_real_chunks(assistant: Any, out: Path) -> int:
-    """Save the project's real chunk texts + MiniLM vectors (the seed of the synthetic stores)."""
+    """Save the project's real chunks (texts, vectors) and their sentences (texts, vectors as
+    stored at ingest): the seed of the synthetic stores."""
+    from assistant.sentvec import chunk_spans
+
     store = assistant.store()
     ids = sorted(store.catalog.chunk_ids())
     chunks = store.catalog.chunks(ids)
@@ -102,12 +105,25 @@ def cache_real_chunks(assistant: Any, out: Path) -> int:
         got = store.vectors.collection.get(ids=ids[i : i + 2000], include=["embeddings"])
         vecs.update(zip(got["ids"], got["embeddings"], strict=True))
     ids = [i for i in ids if i in vecs]
+    sent_vecs = {d: store.catalog.sentence_vectors(d) for d in docs}
+    s_texts, s_vecs, s_chunk = [], [], []
+    for n, cid in enumerate(ids):
+        c = chunks[cid]
+        for sp in chunk_spans(docs[c.doc_id], c):
+            v = sent_vecs[c.doc_id].get(sp)
+            if v is not None:
+                s_texts.append(docs[c.doc_id].text[sp[0] : sp[1]])
+                s_vecs.append(v)
+                s_chunk.append(n)
     np.savez_compressed(
         out,
         ids=np.array(ids),
         texts=np.array([chunks[i].text for i in ids], dtype=object),
         titles=np.array([docs[chunks[i].doc_id].title for i in ids], dtype=object),
         vecs=np.stack([np.asarray(vecs[i], dtype=np.float32) for i in ids]),
+        sent_texts=np.array(s_texts, dtype=object),
+        sent_vecs=np.stack(s_vecs).astype(np.float16) if s_vecs else np.zeros((0, 384), np.float16),
+        sent_chunk=np.array(s_chunk, dtype=np.int32),
     )
     return len(ids)
 
@@ -127,7 +143,7 @@ def run(work: Path, n_docs: int | None, slices: int = 4, reingest_baseline: bool
     # --- models loaded outside the timed region ------------------------------------
     t = time.perf_counter()
     a = Assistant(Settings(store=root / "project"))
-    a.embedder._load()  # the torch model, as ingest uses it (small batches would use numpy)
+    a.embedder.embed(["warm up"])  # loads the encoder ingest uses (numpy MiniLM here; torch where bf16 is native)
     load_project = time.perf_counter() - t
     t = time.perf_counter()
     base = Baseline(root / "baseline-chroma")

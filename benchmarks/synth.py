@@ -4,11 +4,11 @@ Embedding 100k chunks would take hours on the 2-core machine, so the stores are 
   * seed: the project's real SciFact chunks and the vectors MiniLM gave them, cached by the
     ingest benchmark in `<work>/real_chunks.npz` (built on demand if missing);
   * the first chunks of a store are the real chunks themselves (text and vector as ingested);
-  * every further chunk is composed of 2-4 sentences drawn from 2 or 3 random real chunks
-    (seeded RNG), and its vector is the L2-normalised mean of those real chunks' vectors,
-    weighted by how many characters each contributed. The vectors lie among real MiniLM
-    vectors (so HNSW sees a realistic distribution); they are not MiniLM embeddings of the
-    composed text, so these stores measure latency and memory, not answer quality;
+  * every further chunk is composed of 2-6 sentences drawn from 2 or 3 random real chunks
+    (seeded RNG); its sentences keep the vectors MiniLM gave them at ingest, and its vector is
+    composed from them exactly as ingest composes chunk vectors (`assistant.sentvec`). So the
+    vectors are real MiniLM sentence vectors and the project's own chunk rule, and the answer
+    path finds the sentence vectors it would find in a real store;
   * chunks are grouped 10 per synthetic document (text = chunks joined by a blank line; exact
     offsets), and written through the project's real components: `Catalog.put_documents`
     (SQLite rows + FTS5 BM25) and `VectorIndex.upsert` (the Chroma collection), i.e. the same
@@ -34,44 +34,63 @@ CHUNKS_PER_DOC = 10
 
 def load_seed(work: Path) -> dict[str, Any]:
     path = work / CACHE_NAME
-    if not path.exists():
-        from benchmarks.ingest import run as run_ingest
+    if path.exists():
+        with np.load(path, allow_pickle=True) as z:
+            seed = {k: z[k] for k in z.files}
+        if "sent_texts" in seed:
+            return seed
+        log.warning("%s predates sentence vectors: rebuilding it", path)
+    from benchmarks.ingest import run as run_ingest
 
-        log.warning("no %s yet: ingesting 300 SciFact abstracts to make it", path)
-        run_ingest(work, 300, slices=1, reingest_baseline=False)
+    log.warning("no usable %s: ingesting 300 SciFact abstracts to make it", path)
+    run_ingest(work, 300, slices=1, reingest_baseline=False)
     with np.load(path, allow_pickle=True) as z:
         return {k: z[k] for k in z.files}
 
 
-def compose(seed: dict[str, Any], n: int, rng_seed: int = 7) -> tuple[list[str], np.ndarray, list[str]]:
-    """n chunk texts, their vectors and a title per chunk (see module doc)."""
-    from assistant.sentences import split_sentences
+#: a composed chunk: text, vector, title, and its sentences as (start, end, vector) within the text
+Composed = tuple[str, np.ndarray, str, list[tuple[int, int, np.ndarray]]]
+
+
+def compose(seed: dict[str, Any], n: int, rng_seed: int = 7) -> list[Composed]:
+    """n chunks (see module doc): the real ones, then mixtures of their sentences."""
+    from assistant.embed import Embedder
+    from assistant.sentvec import compose as compose_vec
 
     texts = [str(t) for t in seed["texts"]]
     titles = [str(t) for t in seed["titles"]]
     vecs = seed["vecs"].astype(np.float32)
-    sents = [[t[s:e] for s, e in split_sentences(t)] or [t] for t in texts]
+    s_texts = [str(t) for t in seed["sent_texts"]]
+    s_vecs = seed["sent_vecs"]  # float16 rows, viewed (not copied) by every chunk that uses them
+    s_tokens = Embedder().count_tokens(s_texts)
+    sents: list[list[int]] = [[] for _ in texts]
+    for j, c in enumerate(seed["sent_chunk"]):
+        sents[int(c)].append(j)
+
+    def located(text: str, idx: list[int]) -> list[tuple[int, int, np.ndarray]]:
+        out, pos = [], 0
+        for j in idx:
+            a = text.index(s_texts[j], pos)
+            out.append((a, a + len(s_texts[j]), s_vecs[j]))
+            pos = a + len(s_texts[j])
+        return out
+
     rng = random.Random(rng_seed)
-    out_t, out_v, out_title = [], np.zeros((n, vecs.shape[1]), dtype=np.float32), []
+    out: list[Composed] = []
+    usable = [i for i in range(len(texts)) if sents[i]]
     for i in range(n):
         if i < len(texts):
-            out_t.append(texts[i])
-            out_v[i] = vecs[i]
-            out_title.append(titles[i])
+            out.append((texts[i], vecs[i], titles[i], located(texts[i], sents[i])))
             continue
-        srcs = rng.sample(range(len(texts)), rng.choice((2, 2, 3)))
-        parts, weights = [], []
-        for j in srcs:
+        picked: list[int] = []
+        for src in rng.sample(usable, rng.choice((2, 2, 3))):
             k = rng.randint(1, 2)
-            a = rng.randrange(max(1, len(sents[j]) - k + 1))
-            piece = " ".join(sents[j][a : a + k])
-            parts.append(piece)
-            weights.append(len(piece))
-        v = np.average(vecs[srcs], axis=0, weights=weights)
-        out_v[i] = v / np.linalg.norm(v)
-        out_t.append(" ".join(parts))
-        out_title.append(titles[srcs[0]])
-    return out_t, out_v, out_title
+            a = rng.randrange(max(1, len(sents[src]) - k + 1))
+            picked += sents[src][a : a + k]
+        text = " ".join(s_texts[j] for j in picked)
+        vec = compose_vec(s_vecs[picked], [max(s_tokens[j], 1) for j in picked])  # the project's rule for chunk vectors
+        out.append((text, vec, titles[int(seed["sent_chunk"][picked[0]])], located(text, picked)))
+    return out
 
 
 def build(work: Path, n_chunks: int, *, chroma_host: str | None = None, chroma_port: int = 8000, store: Path | None = None) -> Path:
@@ -92,34 +111,38 @@ def build(work: Path, n_chunks: int, *, chroma_host: str | None = None, chroma_p
         return root
     seed = load_seed(work)
     t0 = time.perf_counter()
-    texts, vecs, titles = compose(seed, n_chunks)
-    counts = embedder.count_tokens(texts)
+    composed = compose(seed, n_chunks)
+    counts = embedder.count_tokens([c[0] for c in composed])
     log.warning("composed %d chunks in %.1fs; writing", n_chunks, time.perf_counter() - t0)
     st.begin_write()
     for d0 in range(0, n_chunks, CHUNKS_PER_DOC * 200):
         items, ids, metas, vs, ts = [], [], [], [], []
+        sentences: dict[str, dict[tuple[int, int], np.ndarray]] = {}
         for d in range(d0, min(n_chunks, d0 + CHUNKS_PER_DOC * 200), CHUNKS_PER_DOC):
             doc_id = f"syn-{d // CHUNKS_PER_DOC:06d}"
-            body, chunks, pos = [], [], 0
+            body, chunks, pos, sent = [], [], 0, {}
             for i in range(d, min(n_chunks, d + CHUNKS_PER_DOC)):
                 if body:
                     pos += 2
                 start = pos
-                body.append(texts[i])
-                pos += len(texts[i])
-                chunks.append(Chunk(chunk_id=chunk_id(doc_id, texts[i], i), doc_id=doc_id, ordinal=i - d, start=start, end=pos, text=texts[i], n_tokens=counts[i]))
+                text = composed[i][0]
+                body.append(text)
+                pos += len(text)
+                chunks.append(Chunk(chunk_id=chunk_id(doc_id, text, i), doc_id=doc_id, ordinal=i - d, start=start, end=pos, text=text, n_tokens=counts[i]))
+                sent.update(((start + a, start + b), v) for a, b, v in composed[i][3])
             text = "\n\n".join(body)
-            title = f"Synthetic {doc_id}: {titles[d]}"
+            title = f"Synthetic {doc_id}: {composed[d][2]}"
             doc = Document(doc_id=doc_id, source=f"synthetic:{doc_id}", title=title, text=text, content_hash=content_hash(text, title, None))
             items.append((doc, chunks, ""))
+            sentences[doc_id] = sent
             for c in chunks:
                 ids.append(c.chunk_id)
                 metas.append({"doc_id": doc_id, "ordinal": c.ordinal})
                 ts.append(c.text)
-            vs.append(vecs[d : d + len(chunks)])
+            vs.append(np.stack([composed[i][1] for i in range(d, d + len(chunks))]))
         # the order of Store.write_documents: vectors first, then the catalog transaction
         st.vectors.upsert(ids, np.concatenate(vs), ts, metas)
-        st.catalog.put_documents(items)
+        st.catalog.put_documents(items, sentences)
     st.end_write()
     st.catalog.set_meta("synthetic_chunks", str(n_chunks))
     log.warning("built %s (%d chunks) in %.1fs", root, n_chunks, time.perf_counter() - t0)
