@@ -77,3 +77,13 @@ def llm_assistant(corpus_store: Path, embedder, smollm_server: str):  # type: ig
     a = Assistant(Settings(store=corpus_store, **llm_settings(smollm_server)), embedder)  # type: ignore[arg-type]
     yield a
     a.close()
+
+
+@pytest.fixture
+def fresh_corpus(make_assistant):  # type: ignore[no-untyped-def]
+    """An Assistant on its own new store holding the shipped corpus (tests that change the store)."""
+    from tests.conftest import CORPUS
+
+    a = make_assistant()
+    a.ingest([CORPUS])
+    return a

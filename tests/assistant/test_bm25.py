@@ -30,15 +30,8 @@ def _same(a: list[tuple[str, float]], b: list[tuple[str, float]]) -> None:
             assert ca == cb
 
 
-@pytest.fixture
-def corpus(make_assistant):  # type: ignore[no-untyped-def]
-    a = make_assistant()
-    a.ingest([CORPUS])
-    return a
-
-
-def test_snapshot_ranks_exactly_like_fts5(corpus) -> None:  # type: ignore[no-untyped-def]
-    store = corpus.store()
+def test_snapshot_ranks_exactly_like_fts5(fresh_corpus) -> None:  # type: ignore[no-untyped-def]
+    store = fresh_corpus.store()
     assert store.lexical.current() is not None  # written by the ingest
     for q in QUESTIONS:
         got = store.lexical.search(q, 40)
@@ -51,8 +44,8 @@ def test_snapshot_ranks_exactly_like_fts5(corpus) -> None:  # type: ignore[no-un
     assert store.lexical.search("zzzqqq", 10) == []
 
 
-def test_filter_restricts_to_documents(corpus) -> None:  # type: ignore[no-untyped-def]
-    store = corpus.store()
+def test_filter_restricts_to_documents(fresh_corpus) -> None:  # type: ignore[no-untyped-def]
+    store = fresh_corpus.store()
     q = "counter-terrorism departments capacity"
     got = store.lexical.search(q, 40, [DOC_NIFTAC])
     chunks = store.catalog.chunks([c for c, _ in got])
@@ -61,8 +54,8 @@ def test_filter_restricts_to_documents(corpus) -> None:  # type: ignore[no-untyp
     assert store.lexical.search(q, 40, []) == []
 
 
-def test_other_process_writes_are_seen_at_the_next_question(corpus, make_assistant, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    reader = corpus.store().lexical
+def test_other_process_writes_are_seen_at_the_next_question(fresh_corpus, make_assistant, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    reader = fresh_corpus.store().lexical
     before = reader.current()
     assert before is not None
     assert reader.search("PWNED", 5) == []
@@ -73,26 +66,26 @@ def test_other_process_writes_are_seen_at_the_next_question(corpus, make_assista
     assert after is not None and after.generation > before.generation
     hits = reader.search("PWNED", 5)
     assert hits
-    assert "PWNED" in next(iter(corpus.store().catalog.chunks([hits[0][0]]).values())).text
-    assert [p.name for p in (corpus.store().root / BM25_DIR).iterdir()] == [f"gen-{after.generation}"]  # old ones pruned
+    assert "PWNED" in next(iter(fresh_corpus.store().catalog.chunks([hits[0][0]]).values())).text
+    assert [p.name for p in (fresh_corpus.store().root / BM25_DIR).iterdir()] == [f"gen-{after.generation}"]  # old ones pruned
 
 
-def test_missing_snapshot_falls_back_to_fts5_and_ingest_rebuilds_it(corpus) -> None:  # type: ignore[no-untyped-def]
-    store = corpus.store()
+def test_missing_snapshot_falls_back_to_fts5_and_ingest_rebuilds_it(fresh_corpus) -> None:  # type: ignore[no-untyped-def]
+    store = fresh_corpus.store()
     q = QUESTIONS[0]
     expected = store.lexical.search(q, 10)
     shutil.rmtree(store.root / BM25_DIR)  # e.g. killed while writing it
     fresh = LexicalIndex(store.catalog, store.root / BM25_DIR)
     assert fresh.current() is None
     _same(fresh.search(q, 10), expected)  # FTS5 answers meanwhile
-    report = corpus.ingest([CORPUS])  # nothing changed: the run only recovers
+    report = fresh_corpus.ingest([CORPUS])  # nothing changed: the run only recovers
     assert report.embedded == 0
     assert fresh.current() is not None
     _same(fresh.search(q, 10), expected)
 
 
-def test_stale_or_corrupt_snapshot_is_not_used(corpus) -> None:  # type: ignore[no-untyped-def]
-    store = corpus.store()
+def test_stale_or_corrupt_snapshot_is_not_used(fresh_corpus) -> None:  # type: ignore[no-untyped-def]
+    store = fresh_corpus.store()
     gen = store.catalog.lexical_generation()
     (store.root / BM25_DIR / f"gen-{gen}" / "meta.json").write_text('{"format": 999}')
     fresh = LexicalIndex(store.catalog, store.root / BM25_DIR)

@@ -13,15 +13,8 @@ from tests.conftest import CORPUS
 QUESTION = "How much did the KP cabinet authorize for police equipment?"
 
 
-@pytest.fixture
-def corpus(make_assistant):  # type: ignore[no-untyped-def]
-    a = make_assistant()
-    a.ingest([CORPUS])
-    return a
-
-
-def test_every_chunk_sentence_is_stored_and_equals_a_live_embedding(corpus) -> None:  # type: ignore[no-untyped-def]
-    store = corpus.store()
+def test_every_chunk_sentence_is_stored_and_equals_a_live_embedding(fresh_corpus) -> None:  # type: ignore[no-untyped-def]
+    store = fresh_corpus.store()
     cat = store.catalog
     chunks = cat.chunks(sorted(cat.chunk_ids()))
     docs = cat.documents_by_ids({c.doc_id for c in chunks.values()})
@@ -33,31 +26,31 @@ def test_every_chunk_sentence_is_stored_and_equals_a_live_embedding(corpus) -> N
         stored = cat.sentence_vectors(c.doc_id, spans)
         assert set(stored) == set(spans)
         texts = [doc.text[a:b] for a, b in spans]
-        live = corpus.embedder.embed(texts)
+        live = fresh_corpus.embedder.embed(texts)
         vecs = np.stack([stored[sp] for sp in spans])
         assert np.min(np.sum(live * vecs, axis=1)) > 0.999  # float16 storage
         # the chunk's vector in Chroma is composed from them (token-weighted mean)
-        expected = compose(vecs, corpus.embedder.count_tokens(texts))
+        expected = compose(vecs, fresh_corpus.embedder.count_tokens(texts))
         assert float(np.asarray(in_chroma[c.chunk_id]) @ expected) > 0.999
 
 
-def test_answers_use_stored_vectors_without_embedding_sentences(corpus, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
-    before = corpus.ask(QUESTION)
+def test_answers_use_stored_vectors_without_embedding_sentences(fresh_corpus, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    before = fresh_corpus.ask(QUESTION)
     assert not before.refused and "Rs567.7 million" in before.answer
 
     def no_live(texts):  # type: ignore[no-untyped-def]
         raise AssertionError(f"embedded at answer time: {list(texts)[:2]}")
 
-    monkeypatch.setattr(corpus.embedder, "embed_cached", no_live)
-    after = corpus.ask(QUESTION)
+    monkeypatch.setattr(fresh_corpus.embedder, "embed_cached", no_live)
+    after = fresh_corpus.ask(QUESTION)
     assert after.answer == before.answer
 
 
-def test_store_without_sentence_vectors_still_answers_the_same(corpus) -> None:  # type: ignore[no-untyped-def]
-    before = corpus.ask(QUESTION)
-    corpus.store().catalog.db.execute("DELETE FROM sentences")  # a store written before sentence vectors
-    corpus.embedder._sentence_cache.clear()
-    after = corpus.ask(QUESTION)
+def test_store_without_sentence_vectors_still_answers_the_same(fresh_corpus) -> None:  # type: ignore[no-untyped-def]
+    before = fresh_corpus.ask(QUESTION)
+    fresh_corpus.store().catalog.db.execute("DELETE FROM sentences")  # a store written before sentence vectors
+    fresh_corpus.embedder._sentence_cache.clear()
+    after = fresh_corpus.ask(QUESTION)
     assert after.answer == before.answer
     assert [c.quote for c in after.citations] == [c.quote for c in before.citations]
 
