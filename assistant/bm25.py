@@ -26,6 +26,7 @@ import logging
 import os
 import shutil
 import threading
+from array import array
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -93,14 +94,18 @@ def build(catalog: Catalog) -> Snapshot:
         db.execute("COMMIT")
     vocab: dict[str, int] = {}
     lens = np.zeros(len(rows), dtype=np.int64)
-    ids: list[int] = []
+    ids = array("q")  # term id of every token, 8 bytes each (a list of ints would be ~36)
     for i, (_, text) in enumerate(rows):
         toks = text.split()
         lens[i] = len(toks)
-        ids += [vocab.setdefault(t, len(vocab)) for t in toks]
+        ids.extend([vocab.setdefault(t, len(vocab)) for t in toks])
     n_rows = len(rows)
+    rowids = np.asarray([r[0] for r in rows], dtype=np.int64)
+    del rows
     # (term, row) pairs with their counts, sorted by term then row
-    keys, tf_counts = np.unique(np.asarray(ids, dtype=np.int64) * n_rows + np.repeat(np.arange(n_rows, dtype=np.int64), lens), return_counts=True)
+    keys = np.frombuffer(ids, dtype=np.int64) * n_rows + np.repeat(np.arange(n_rows, dtype=np.int64), lens)
+    del ids
+    keys, tf_counts = np.unique(keys, return_counts=True)
     col = keys // n_rows
     postings = (keys % n_rows).astype(np.int32)
     tf = tf_counts.astype(np.float64)
@@ -112,7 +117,6 @@ def build(catalog: Catalog) -> Snapshot:
     weights = (tf * (K1 + 1) / (tf + K1 * (1 - B + B * lens[postings] / avgdl))).astype(np.float32)
     idf = np.log((n_rows - df + 0.5) / (df + 0.5))
     idf[idf <= 0] = 1e-6
-    rowids = np.asarray([r[0] for r in rows], dtype=np.int64)
     return Snapshot(generation, vocab, indptr, postings, weights, idf, rowids)
 
 

@@ -17,9 +17,11 @@ Embedding 100k chunks would take hours on the 2-core machine, so the stores are 
 
 from __future__ import annotations
 
+import itertools
 import logging
 import random
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -52,8 +54,9 @@ def load_seed(work: Path) -> dict[str, Any]:
 Composed = tuple[str, np.ndarray, str, list[tuple[int, int, np.ndarray]]]
 
 
-def compose(seed: dict[str, Any], n: int, rng_seed: int = 7) -> list[Composed]:
-    """n chunks (see module doc): the real ones, then mixtures of their sentences."""
+def compose(seed: dict[str, Any], n: int, rng_seed: int = 7) -> Iterator[Composed]:
+    """n chunks (see module doc): the real ones, then mixtures of their sentences; generated one
+    at a time, so a 100k store is written in batches without holding all of it in memory."""
     from assistant.embed import Embedder
     from assistant.sentvec import compose as compose_vec
 
@@ -76,11 +79,10 @@ def compose(seed: dict[str, Any], n: int, rng_seed: int = 7) -> list[Composed]:
         return out
 
     rng = random.Random(rng_seed)
-    out: list[Composed] = []
     usable = [i for i in range(len(texts)) if sents[i]]
     for i in range(n):
         if i < len(texts):
-            out.append((texts[i], vecs[i], titles[i], located(texts[i], sents[i])))
+            yield texts[i], vecs[i], titles[i], located(texts[i], sents[i])
             continue
         picked: list[int] = []
         for src in rng.sample(usable, rng.choice((2, 2, 3))):
@@ -89,8 +91,7 @@ def compose(seed: dict[str, Any], n: int, rng_seed: int = 7) -> list[Composed]:
             picked += sents[src][a : a + k]
         text = " ".join(s_texts[j] for j in picked)
         vec = compose_vec(s_vecs[picked], [max(s_tokens[j], 1) for j in picked])  # the project's rule for chunk vectors
-        out.append((text, vec, titles[int(seed["sent_chunk"][picked[0]])], located(text, picked)))
-    return out
+        yield text, vec, titles[int(seed["sent_chunk"][picked[0]])], located(text, picked)
 
 
 def build(work: Path, n_chunks: int, *, chroma_host: str | None = None, chroma_port: int = 8000, store: Path | None = None) -> Path:
@@ -111,27 +112,27 @@ def build(work: Path, n_chunks: int, *, chroma_host: str | None = None, chroma_p
         return root
     seed = load_seed(work)
     t0 = time.perf_counter()
-    composed = compose(seed, n_chunks)
-    counts = embedder.count_tokens([c[0] for c in composed])
-    log.warning("composed %d chunks in %.1fs; writing", n_chunks, time.perf_counter() - t0)
+    chunks_in = compose(seed, n_chunks)
     st.begin_write()
     for d0 in range(0, n_chunks, CHUNKS_PER_DOC * 200):
+        batch = list(itertools.islice(chunks_in, min(n_chunks, d0 + CHUNKS_PER_DOC * 200) - d0))
+        counts = embedder.count_tokens([c[0] for c in batch])
         items, ids, metas, vs, ts = [], [], [], [], []
         sentences: dict[str, dict[tuple[int, int], np.ndarray]] = {}
-        for d in range(d0, min(n_chunks, d0 + CHUNKS_PER_DOC * 200), CHUNKS_PER_DOC):
-            doc_id = f"syn-{d // CHUNKS_PER_DOC:06d}"
+        for d in range(0, len(batch), CHUNKS_PER_DOC):
+            doc_id = f"syn-{(d0 + d) // CHUNKS_PER_DOC:06d}"
             body, chunks, pos, sent = [], [], 0, {}
-            for i in range(d, min(n_chunks, d + CHUNKS_PER_DOC)):
+            for i in range(d, min(len(batch), d + CHUNKS_PER_DOC)):
                 if body:
                     pos += 2
                 start = pos
-                text = composed[i][0]
+                text = batch[i][0]
                 body.append(text)
                 pos += len(text)
-                chunks.append(Chunk(chunk_id=chunk_id(doc_id, text, i), doc_id=doc_id, ordinal=i - d, start=start, end=pos, text=text, n_tokens=counts[i]))
-                sent.update(((start + a, start + b), v) for a, b, v in composed[i][3])
+                chunks.append(Chunk(chunk_id=chunk_id(doc_id, text, d0 + i), doc_id=doc_id, ordinal=i - d, start=start, end=pos, text=text, n_tokens=counts[i]))
+                sent.update(((start + a, start + b), v) for a, b, v in batch[i][3])
             text = "\n\n".join(body)
-            title = f"Synthetic {doc_id}: {composed[d][2]}"
+            title = f"Synthetic {doc_id}: {batch[d][2]}"
             doc = Document(doc_id=doc_id, source=f"synthetic:{doc_id}", title=title, text=text, content_hash=content_hash(text, title, None))
             items.append((doc, chunks, ""))
             sentences[doc_id] = sent
@@ -139,7 +140,7 @@ def build(work: Path, n_chunks: int, *, chroma_host: str | None = None, chroma_p
                 ids.append(c.chunk_id)
                 metas.append({"doc_id": doc_id, "ordinal": c.ordinal})
                 ts.append(c.text)
-            vs.append(np.stack([composed[i][1] for i in range(d, d + len(chunks))]))
+            vs.append(np.stack([batch[i][1] for i in range(d, d + len(chunks))]))
         # the order of Store.write_documents: vectors first, then the catalog transaction
         st.vectors.upsert(ids, np.concatenate(vs), ts, metas)
         st.catalog.put_documents(items, sentences)

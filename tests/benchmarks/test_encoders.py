@@ -72,7 +72,7 @@ def test_synthetic_chunks_compose_real_sentence_vectors() -> None:
         "sent_vecs": s_vecs.astype(np.float16),
         "sent_chunk": np.repeat(np.arange(4), 3).astype(np.int32),
     }
-    out = compose(seed, 50)
+    out = list(compose(seed, 50))
     assert [c[0] for c in out[:4]] == texts
     for text, vec, title, sents in out:
         assert title in {"T0", "T1", "T2", "T3"}
