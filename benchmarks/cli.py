@@ -7,6 +7,7 @@
   bench server     query latency against a `chroma run` server vs the local PersistentClient
   bench all        all of the above; `--quick` for the CI-sized run
   bench plot       docs/img/perf*.png from a results JSON
+  bench table      the markdown table of a results JSON (--out FILE)
 
 Module top is cheap (argparse only): `ct-assistant --help` imports this.
 """
@@ -22,7 +23,7 @@ from typing import Any
 
 QUICK = {"docs": 300, "sizes": [1000, 10000, 100000], "questions": 20, "cold_runs": 5, "server_chunks": 10000}
 FULL = {"docs": None, "sizes": [1000, 10000, 100000], "questions": 100, "cold_runs": 10, "server_chunks": 10000}
-KINDS = ("ingest", "query", "memory", "cold", "server", "all", "plot")
+KINDS = ("ingest", "query", "memory", "cold", "server", "all", "plot", "table")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -46,16 +47,25 @@ def register(subparsers: Any) -> None:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from benchmarks.common import DEFAULT_WORK, machine, quiet_env, table, write_json
+    from benchmarks.common import DEFAULT_WORK, Section, machine, quiet_env, table, write_json
 
     quiet_env()
     logging.getLogger("benchmarks").setLevel(logging.WARNING)
     cfg = dict(QUICK if args.quick else FULL)
-    if args.kind == "plot":
+    if args.kind in ("table", "plot"):
+        src = args.out or Path("reports/bench.json")
+        try:
+            results = json.loads(src.read_text())
+            sections = [Section.from_dict(d) for d in results["sections"]]
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            print(f"error: cannot read benchmark results {src}: {exc}", file=sys.stderr)
+            return 2
+        if args.kind == "table":
+            print(table(sections))
+            return 0
         from benchmarks.plot import plot
 
-        src = args.out or Path("reports/bench.json")
-        for f in plot(json.loads(src.read_text()), args.plot_dir or Path(__file__).resolve().parents[1] / "docs" / "img"):
+        for f in plot(results, args.plot_dir or Path(__file__).resolve().parents[1] / "docs" / "img"):
             print(f)
         return 0
     work = args.work or DEFAULT_WORK / ("quick" if args.quick else "full")

@@ -159,6 +159,11 @@ class Section:
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "rows": [r.to_dict() for r in self.rows], "info": self.info}
 
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Section:
+        fields = set(Row.__dataclass_fields__)
+        return cls(d["name"], [Row(**{k: v for k, v in r.items() if k in fields}) for r in d["rows"]], d.get("info", {}))
+
 
 def _fmt(v: float | None) -> str:
     if v is None:

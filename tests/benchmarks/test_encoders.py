@@ -84,3 +84,28 @@ def test_synthetic_chunks_compose_real_sentence_vectors() -> None:
         # the chunk vector is composed from its sentences' vectors
         m = np.mean([v for _, _, v in sents], axis=0).astype(np.float32)
         assert float(vec @ m) / float(np.linalg.norm(m)) > 0.95
+
+
+def test_bench_table_prints_a_results_file_and_rejects_bad_ones(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    from benchmarks.cli import main
+    from benchmarks.common import Section
+
+    s = Section("query")
+    s.add("retrieval p50 @ 100k chunks", 30.2, 37.5, "ms", "<= 50 ms @100k", True, higher_is_better=False)
+    good = tmp_path / "r.json"
+    good.write_text(json.dumps({"sections": [s.to_dict()]}))
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    import contextlib
+    import io
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        assert main(["table", "--out", str(good)]) == 0
+        assert main(["table", "--out", str(bad)]) == 2
+        assert main(["plot", "--out", str(tmp_path / "missing.json")]) == 2
+    assert "| query: retrieval p50 @ 100k chunks | 30.2 ms | 37.5 ms | 1.24x | <= 50 ms @100k | yes |" in out.getvalue()
+    lines = err.getvalue().strip().splitlines()
+    assert len(lines) == 2 and all(line.startswith("error: cannot read benchmark results") for line in lines)
