@@ -5,6 +5,7 @@
   bench memory     peak RSS (child processes) writing, ingesting into and querying a 100k store
   bench cold       `ct-assistant ask` process start -> first printed answer
   bench server     query latency against a `chroma run` server vs the local PersistentClient
+  bench stages     per-stage latency (embedding, HNSW, BM25 snapshot vs FTS5, answer) at the largest size
   bench all        all of the above; `--quick` for the CI-sized run
   bench plot       docs/img/perf*.png from a results JSON
   bench table      the markdown table of a results JSON (--out FILE)
@@ -23,7 +24,7 @@ from typing import Any
 
 QUICK = {"docs": 300, "sizes": [1000, 10000, 100000], "questions": 20, "cold_runs": 5, "server_chunks": 10000}
 FULL = {"docs": None, "sizes": [1000, 10000, 100000], "questions": 100, "cold_runs": 10, "server_chunks": 10000}
-KINDS = ("ingest", "query", "memory", "cold", "server", "all", "plot", "table")
+KINDS = ("ingest", "query", "memory", "cold", "server", "stages", "all", "plot", "table")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -95,6 +96,10 @@ def _run(kind: str, work: Path, docs: int | None, sizes: list[int], nq: int, arg
         from benchmarks import query
 
         return query.run(work, sizes, nq)
+    if kind == "stages":
+        from benchmarks import stages
+
+        return stages.run(work, max(sizes), nq)
     from benchmarks import proc
 
     if kind == "memory":
