@@ -272,7 +272,7 @@ def format_table(result: SciFactResult) -> str:
         "|---|---|---|",
     ]
     for name in result.ndcg10:
-        label = {"dense": "dense (all-MiniLM-L6-v2, this project)", "bm25": "BM25 (SQLite FTS5, this project)", "hybrid": "hybrid RRF (this project)"}[name]
+        label = {"dense": "dense (all-MiniLM-L6-v2, this project)", "bm25": "BM25 (stemmed terms, FTS5 formula, this project)", "hybrid": "hybrid RRF (this project)"}[name]
         lines.append(f"| {label} | {result.ndcg10[name]:.3f} | {result.recall100[name]:.3f} |")
     for label, v in PUBLISHED.items():
         lines.append(f"| {label}, published | {v:.3f} | - |")
