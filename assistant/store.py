@@ -3,13 +3,14 @@
 Write protocol, per batch of documents (crash-safe at every step):
   1. mark the store dirty;
   2. upsert the vectors of new chunks into Chroma (ids are content hashes: idempotent);
-  3. replace the documents, chunks and lexical rows in one SQLite transaction;
+  3. replace the documents, chunks, lexical rows and sentence vectors in one SQLite transaction;
   4. delete the vectors of chunks no longer in the catalog;
   5. mark the store clean at the end of the run, and write the BM25 snapshot of the new
      catalog generation (`assistant.bm25`; derived data, rebuilt if missing).
 A run killed anywhere leaves the catalog either old or new for each document; vectors the
 catalog does not know are ignored by retrieval and deleted by `reconcile()` at the start of
-the next write, which also re-embeds any catalog chunk whose vector is missing.
+the next write, which also restores any catalog chunk's missing vector (composed from the
+sentence vectors the catalog holds; see `assistant.sentvec`).
 """
 
 from __future__ import annotations
