@@ -237,6 +237,21 @@ class Catalog:
             out.update(((a, b), from_blob(v)) for a, b, v in self.db.execute(q, [doc_id, *part]) if (a, b) in want)
         return out
 
+    def chunk_sentence_vectors(self, chunk_ids: Sequence[str]) -> dict[str, np.ndarray]:
+        """chunk id -> (n, dim) stored vectors of the sentences inside the chunk (chunks without any are absent)."""
+        ids = list(chunk_ids)
+        if not ids:
+            return {}
+        rows = self.db.execute(
+            "SELECT c.chunk_id, s.vec FROM chunks c JOIN sentences s ON s.doc_id = c.doc_id AND s.start >= c.start AND s.end <= c.end "
+            f"WHERE c.chunk_id IN ({','.join('?' * len(ids))})",
+            ids,
+        )
+        out: dict[str, list[np.ndarray]] = {}
+        for cid, blob in rows:
+            out.setdefault(cid, []).append(from_blob(blob))
+        return {cid: np.stack(v) for cid, v in out.items()}
+
     def sentence_vectors_by_text(self, doc_id: str) -> dict[str, np.ndarray]:
         """{sentence text: vector} of the stored version of a document (reused when it changes)."""
         row = self.db.execute("SELECT text FROM documents WHERE doc_id=?", (doc_id,)).fetchone()

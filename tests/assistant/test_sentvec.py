@@ -86,3 +86,17 @@ def test_changed_document_embeds_only_its_new_sentences(make_assistant, tmp_path
     assert sorted(text[s:e] for s, e in stored) == sorted(body)
     a.store().remove_documents([doc_id])
     assert a.store().catalog.db.execute("SELECT count(*) FROM sentences").fetchone()[0] == 0
+
+
+def test_dense_search_ranks_chunks_by_their_best_sentence(fresh_corpus) -> None:  # type: ignore[no-untyped-def]
+    store = fresh_corpus.store()
+    qv = fresh_corpus.embedder.embed_query(QUESTION)
+    hits = store.dense_search(qv, 8, None)
+    assert len(hits) == 8 and [s for _, s in hits] == sorted((s for _, s in hits), reverse=True)
+    sents = store.catalog.chunk_sentence_vectors([c for c, _ in hits])
+    for cid, score in hits:
+        assert score == pytest.approx(float(np.max(sents[cid] @ qv)), abs=1e-6)
+    assert "Rs567.7 million" in store.catalog.chunks([hits[0][0]])[hits[0][0]].text
+    # a store without sentence vectors keeps the chunk vectors' order and cosines
+    store.catalog.db.execute("DELETE FROM sentences")
+    assert store.dense_search(qv, 8, None) == store.vectors.query(qv, 8, None)
