@@ -8,7 +8,7 @@ from pathlib import Path
 
 from benchmarks.common import Section, median, pct
 
-STAGES = ("question embedding", "Chroma HNSW (k=40)", "BM25 snapshot (k=40)", "FTS5 BM25 (k=40, for comparison)", "retrieval total", "extractive answer after retrieval")
+STAGES = ("question embedding", "dense: Chroma HNSW (k=40) + best-sentence re-order", "BM25 snapshot (k=40)", "FTS5 BM25 (k=40, for comparison)", "retrieval total", "extractive answer after retrieval")
 
 
 def run(work: Path, size: int, n_questions: int, warmup: int = 3) -> list[Section]:
