@@ -89,46 +89,45 @@ def plot(result: Mapping[str, Any], out_dir: Path) -> list[Path]:
     rows = result["items"]
     out: list[Path] = []
 
-    def save(fig: Any, name: str) -> None:
-        path = out_dir / name
+    def hist(values: Sequence[float], name: str, title: str, xlabel: str, ylabel: str, color: str, *,
+             bins: Any = 20, value_range: tuple[float, float] | None = None, marks: Sequence[tuple[float | None, str, str]] = ()) -> None:
+        """One histogram with optional dashed vertical marks (value, label, colour), saved as `name`."""
+        if not values:
+            return
+        fig, ax = plt.subplots(figsize=(6, 3.5))
+        ax.hist(values, bins=bins, range=value_range, color=color)
+        shown = [(v, label, c) for v, label, c in marks if v is not None]
+        for v, label, c in shown:
+            ax.axvline(v, color=c, linestyle="--", label=label)
+        if shown:
+            ax.legend()
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(ylabel)
+        ax.set_title(title)
         fig.tight_layout()
+        path = out_dir / name
         fig.savefig(path, dpi=100)
         plt.close(fig)
         out.append(path)
 
-    scores = result.get("judge_scores") or []
-    if scores:
-        fig, ax = plt.subplots(figsize=(6, 3.5))
-        ax.hist(scores, bins=20, range=(0, 1), color="#4878a8")
-        thr = result["metadata"].get("judge_threshold")
-        if thr is not None:
-            ax.axvline(thr, color="#c44", linestyle="--", label=f"threshold {thr:.2f}")
-            ax.legend()
-        ax.set_xlabel(f"support score ({result['metadata'].get('judge')})")
-        ax.set_ylabel("answer sentences")
-        ax.set_title("Judge support scores of answer sentences (cited chunks)")
-        save(fig, "judge_scores.png")
-    lat = [r["latency_ms"] for r in rows if r.get("latency_ms") is not None]
-    if lat:
-        fig, ax = plt.subplots(figsize=(6, 3.5))
-        ax.hist(lat, bins=20, color="#6a9f58")
-        p50, p95 = result["metrics"].get("latency_p50_ms"), result["metrics"].get("latency_p95_ms")
-        for v, label, color in ((p50, "p50", "#333"), (p95, "p95", "#c44")):
-            if v is not None:
-                ax.axvline(v, color=color, linestyle="--", label=f"{label} {v:.0f} ms")
-        ax.legend()
-        ax.set_xlabel("answer latency (ms, Answer.timings_ms.total)")
-        ax.set_ylabel("items")
-        ax.set_title("Latency")
-        save(fig, "latency.png")
-    cov = [r["key_fact_coverage"] for r in rows if r.get("key_fact_coverage") is not None]
-    if cov:
-        fig, ax = plt.subplots(figsize=(6, 3.5))
-        ax.hist(cov, bins=[0, 0.01, 0.34, 0.51, 0.67, 0.99, 1.0001], color="#b8860b")
-        ax.set_xlabel("key-fact coverage (answerable items; refused = 0)")
-        ax.set_ylabel("items")
-        ax.set_title("Answer correctness distribution")
-        save(fig, "key_fact_coverage.png")
+    meta, metrics = result["metadata"], result["metrics"]
+    thr = meta.get("judge_threshold")
+    hist(
+        result.get("judge_scores") or [], "judge_scores.png", "Judge support scores of answer sentences (cited chunks)",
+        f"support score ({meta.get('judge')})", "answer sentences", "#4878a8",
+        value_range=(0, 1), marks=[(thr, f"threshold {thr:.2f}" if thr is not None else "", "#c44")],
+    )
+    p50, p95 = metrics.get("latency_p50_ms"), metrics.get("latency_p95_ms")
+    hist(
+        [r["latency_ms"] for r in rows if r.get("latency_ms") is not None], "latency.png", "Latency",
+        "answer latency (ms, Answer.timings_ms.total)", "items", "#6a9f58",
+        marks=[(p50, f"p50 {p50:.0f} ms" if p50 is not None else "", "#333"), (p95, f"p95 {p95:.0f} ms" if p95 is not None else "", "#c44")],
+    )
+    hist(
+        [r["key_fact_coverage"] for r in rows if r.get("key_fact_coverage") is not None], "key_fact_coverage.png",
+        "Answer correctness distribution", "key-fact coverage (answerable items; refused = 0)", "items", "#b8860b",
+        bins=[0, 0.01, 0.34, 0.51, 0.67, 0.99, 1.0001],
+    )
     return out
 
 
