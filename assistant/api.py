@@ -13,15 +13,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from assistant.config import Settings
-from assistant.embed import Embedder
+from assistant.encode.embed import Embedder
 from assistant.errors import EmptyQuestionError, InvalidFilterError, UnknownDocumentError
-from assistant.extract import ExtractiveAnswerer, idf_weights
-from assistant.lexical import terms
-from assistant.retrieve import HybridRetriever, Mode
-from assistant.store import Store, store_exists
+from assistant.answer.extract import ExtractiveAnswerer, idf_weights
+from assistant.text.lexical import terms
+from assistant.retrieve.hybrid import HybridRetriever, Mode
+from assistant.store.store import Store, store_exists
 from assistant.types import Answer, Context, Document, DocumentInfo, Filters, IngestReport
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from assistant.answer.generate import Generator
     from assistant.chat import ChatSession
 
 log = logging.getLogger(__name__)
@@ -34,7 +37,7 @@ class Assistant:
         self.settings = settings
         self.embedder = embedder or Embedder(settings.embed_model_path, settings.embed_precision, settings.embed_batch_size)
         self._store: Store | None = None
-        self._generator: Any = None  # LLM answerer, built on first use when configured
+        self._generator: Generator | None = None  # LLM answerer, built on first use when configured
 
     @classmethod
     def open(cls, store: str | Path | None = None, settings: Settings | None = None, **overrides: Any) -> Assistant:
@@ -120,15 +123,58 @@ class Assistant:
         df, n = store.lexical.document_frequencies(qterms)
         return documents, idf_weights(df, n, qterms), ExtractiveAnswerer(self.settings, self.embedder, store.catalog.sentence_vectors)
 
+    def generator(self) -> Generator:
+        """The LLM answerer (client, support judges), built on first use; needs `llm_backend != "none"`."""
+        if self._generator is None:
+            from assistant.answer.generate import Generator
+
+            self._generator = Generator(self.settings, self.embedder)
+        return self._generator
+
     def _answer(self, question: str, contexts: Sequence[Context]) -> Answer:
         documents, idf, extractive = self.prepare(question, contexts)
         if self.settings.llm_backend == "none":
-            from assistant.verify import flag_injections
+            from assistant.answer.verify import flag_injections
 
             return flag_injections(extractive.answer(question, contexts, documents, idf))
-        from assistant.generate import generate_answer
+        from assistant.answer.generate import generate_answer
 
-        return generate_answer(self, question, contexts, documents, idf, extractive)
+        return generate_answer(self.generator(), question, contexts, documents, idf, extractive)
+
+    def ask_stream(
+        self, question: str, top_k: int | None = None, filters: Filters | None = None, *, standalone: str | None = None
+    ) -> Iterator[str | Answer]:
+        """Like `ask`, but yields the answer's text pieces as they are made, then the `Answer` (last).
+
+        Extractively the pieces are the answer's sentences with their markers; with an LLM, the
+        model's draft as it streams (the final `Answer` is the verified one)."""
+        t0 = time.perf_counter()
+        q, f = self._check(standalone or question, filters, top_k)
+        if self.settings.llm_backend == "none":
+            answer = self.ask(question, top_k=top_k, filters=filters, standalone=standalone)
+            for i, piece in enumerate(_pieces(answer)):
+                yield piece if i == 0 else " " + piece
+            yield answer
+            return
+        from assistant.answer.generate import stream_answer
+
+        contexts = self._retriever().retrieve(q, top_k or self.settings.top_k, f)
+        t1 = time.perf_counter()
+        documents, idf, extractive = self.prepare(q, contexts)
+        final: Answer | None = None
+        for item in stream_answer(self.generator(), q, contexts, documents, idf, extractive):
+            if isinstance(item, Answer):
+                final = item
+            else:
+                yield item
+        assert final is not None
+        t2 = time.perf_counter()
+        final.question = question
+        final.standalone_question = standalone if standalone and standalone != question else None
+        final.timings_ms.retrieve = (t1 - t0) * 1000
+        final.timings_ms.generate = (t2 - t1) * 1000
+        final.timings_ms.total = (t2 - t0) * 1000
+        yield final
 
     def chat(self) -> ChatSession:
         from assistant.chat import ChatSession
@@ -138,6 +184,12 @@ class Assistant:
     def close(self) -> None:
         if self._store is not None:
             self._store.close()
+
+
+def _pieces(answer: Answer) -> list[str]:
+    if answer.refused or not answer.sentences:
+        return [answer.answer]
+    return [s.text + (" " + "".join(f"[{n}]" for n in s.citations) if s.citations else "") for s in answer.sentences]
 
 
 def _is_iso_date(value: str) -> bool:

@@ -24,17 +24,18 @@ import logging
 import re
 import time
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from pydantic import BaseModel
 
 from assistant.errors import EmptyQuestionError, LLMError, PromptError
-from assistant.lexical import terms
-from assistant.question import entities
+from assistant.text.lexical import terms
+from assistant.answer.question import entities
 from assistant.types import Answer, Filters
 
 if TYPE_CHECKING:
-    from assistant.api import Assistant
+    from assistant.answer.generate import Generator
+    from assistant.config import Settings
 
 log = logging.getLogger(__name__)
 
@@ -166,10 +167,27 @@ def _join_words(words: list[str]) -> str:
 
 
 # --- the session ---------------------------------------------------------------------------------
+class Asker(Protocol):
+    """What a conversation needs of the assistant behind it (`assistant.api.Assistant` is one).
+
+    A protocol rather than the class keeps `chat` below `api`: the facade creates sessions,
+    sessions never import the facade."""
+
+    settings: Settings
+
+    def ask(self, question: str, top_k: int | None = None, filters: Filters | None = None, *, standalone: str | None = None) -> Answer: ...
+
+    def ask_stream(
+        self, question: str, top_k: int | None = None, filters: Filters | None = None, *, standalone: str | None = None
+    ) -> Iterator[str | Answer]: ...
+
+    def generator(self) -> Generator: ...
+
+
 class ChatSession:
     """One conversation. Not shared between users; the Assistant behind it may be."""
 
-    def __init__(self, assistant: Assistant) -> None:
+    def __init__(self, assistant: Asker) -> None:
         self.assistant = assistant
         self.history: list[tuple[str, Answer]] = []
         self._memory: Any = None  # LlamaIndex ChatMemoryBuffer, only when an LLM is configured
@@ -196,8 +214,7 @@ class ChatSession:
         return rule
 
     def _condense(self, q: str) -> str | None:
-        from assistant.generate import generator
-        from assistant.prompts import load_prompt
+        from assistant.answer.prompts import load_prompt
 
         lines = []
         for m in self._mem().get():
@@ -205,7 +222,7 @@ class ChatSession:
             lines.append(f"{role}: {m.content}")
         try:
             system, user = load_prompt("condense").render(history="\n".join(lines), question=q)
-            reply = generator(self.assistant).llm.complete(system, user, max_tokens=64)
+            reply = self.assistant.generator().llm.complete(system, user, max_tokens=64)
         except (LLMError, PromptError) as exc:
             log.warning("condensing with the LLM failed (%s); using the rule-based rewrite", exc)
             return None
@@ -249,31 +266,14 @@ class ChatSession:
         q = self.standalone(text)
         if q != " ".join(text.split()):
             yield StreamEvent(kind="standalone", text=q)
-        a = self.assistant
-        if a.settings.llm_backend == "none":
-            answer = a.ask(text, top_k=top_k, filters=filters, standalone=q)
-            for i, s in enumerate(_pieces(answer)):
-                yield StreamEvent(kind="delta", text=s if i == 0 else " " + s)
-        else:
-            from assistant.generate import stream_answer
-
-            contexts = a.retrieve(q, top_k=top_k, filters=filters)
-            t1 = time.perf_counter()
-            documents, idf, extractive = a.prepare(q, contexts)
-            final: Answer | None = None
-            for item in stream_answer(a, q, contexts, documents, idf, extractive):
-                if isinstance(item, Answer):
-                    final = item
-                else:
-                    yield StreamEvent(kind="delta", text=item)
-            assert final is not None
-            answer = final
-            t2 = time.perf_counter()
-            answer.question = text
-            answer.standalone_question = q if q != text else None
-            answer.timings_ms.retrieve = (t1 - t0) * 1000
-            answer.timings_ms.generate = (t2 - t1) * 1000
-            answer.timings_ms.total = (t2 - t0) * 1000
+        answer: Answer | None = None
+        for item in self.assistant.ask_stream(text, top_k=top_k, filters=filters, standalone=q):
+            if isinstance(item, Answer):
+                answer = item
+            else:
+                yield StreamEvent(kind="delta", text=item)
+        assert answer is not None
+        answer.timings_ms.total = (time.perf_counter() - t0) * 1000
         self._remember(text, answer)
         yield StreamEvent(kind="answer", text=answer.answer, answer=answer)
 
@@ -281,12 +281,6 @@ class ChatSession:
 def _check_text(text: str) -> None:
     if not text or not any(ch.isalnum() for ch in text):
         raise EmptyQuestionError(text)
-
-
-def _pieces(answer: Answer) -> list[str]:
-    if answer.refused or not answer.sentences:
-        return [answer.answer]
-    return [s.text + (" " + "".join(f"[{n}]" for n in s.citations) if s.citations else "") for s in answer.sentences]
 
 
 def _plain(answer: Answer) -> str:

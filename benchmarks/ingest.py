@@ -50,7 +50,7 @@ class Baseline:
         from chromadb.config import Settings as ChromaSettings
         from llama_index.embeddings.huggingface import HuggingFaceEmbedding
 
-        from assistant.embed import minilm_path
+        from assistant.encode.embed import minilm_path
 
         self.client = chromadb.PersistentClient(path=str(path), settings=ChromaSettings(anonymized_telemetry=False))
         self.collection = self.client.get_or_create_collection(collection)
@@ -84,7 +84,7 @@ def baseline_token_counts(docs: list[Any]) -> tuple[int, int, int]:
     from llama_index.core.node_parser import SentenceSplitter
     from llama_index.core.schema import MetadataMode
 
-    from assistant.embed import Embedder
+    from assistant.encode.embed import Embedder
 
     nodes = SentenceSplitter().get_nodes_from_documents(docs)
     counts = Embedder().count_tokens([n.get_content(metadata_mode=MetadataMode.EMBED) for n in nodes])
@@ -103,7 +103,7 @@ def embedded_tokens(assistant: Any) -> int:
 def cache_real_chunks(assistant: Any, out: Path) -> int:
     """Save the project's real chunks (texts, vectors) and their sentences (texts, vectors as
     stored at ingest): the seed of the synthetic stores."""
-    from assistant.sentvec import chunk_spans
+    from assistant.store.sentvec import chunk_spans
 
     store = assistant.store()
     ids = sorted(store.catalog.chunk_ids())
@@ -140,7 +140,7 @@ def cache_real_chunks(assistant: Any, out: Path) -> int:
 def run(work: Path, n_docs: int | None, slices: int = 4, reingest_baseline: bool = True) -> list[Section]:
     from assistant.api import Assistant
     from assistant.config import Settings
-    from assistant.retrieve import HybridRetriever
+    from assistant.retrieve.hybrid import HybridRetriever
 
     docs, queries = scifact_subset(n_docs)
     tag = f"{len(docs)}"

@@ -99,7 +99,7 @@ def task_baseline_query(store: str, n: int = 20, **_: Any) -> dict[str, Any]:
 
     from assistant.api import Assistant
     from assistant.config import Settings
-    from assistant.embed import minilm_path
+    from assistant.encode.embed import minilm_path
     from benchmarks.query import _li_retriever, questions
 
     a = Assistant(Settings(store=Path(store)))
@@ -118,7 +118,7 @@ def task_baseline_ask(store: str, question: str, **_: Any) -> dict[str, Any]:
     from llama_index.embeddings.huggingface import HuggingFaceEmbedding
     from llama_index.vector_stores.chroma import ChromaVectorStore
 
-    from assistant.embed import minilm_path
+    from assistant.encode.embed import minilm_path
 
     client = chromadb.PersistentClient(path=str(Path(store) / "chroma"), settings=ChromaSettings(anonymized_telemetry=False))
     index = VectorStoreIndex.from_vector_store(

@@ -39,7 +39,7 @@ def latency(store: Path, n_questions: int, *, baseline: bool = True, chroma_host
     if baseline:
         from llama_index.embeddings.huggingface import HuggingFaceEmbedding
 
-        from assistant.embed import minilm_path
+        from assistant.encode.embed import minilm_path
 
         li = _li_retriever(a.store().vectors.collection, HuggingFaceEmbedding(model_name=str(minilm_path())))
     out: dict[str, list[float]] = {"retrieve": [], "answer": [], "baseline_retrieve": []}

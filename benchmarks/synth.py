@@ -6,7 +6,7 @@ Embedding 100k chunks would take hours on the 2-core machine, so the stores are 
   * the first chunks of a store are the real chunks themselves (text and vector as ingested);
   * every further chunk is composed of 2-6 sentences drawn from 2 or 3 random real chunks
     (seeded RNG); its sentences keep the vectors MiniLM gave them at ingest, and its vector is
-    composed from them exactly as ingest composes chunk vectors (`assistant.sentvec`). So the
+    composed from them exactly as ingest composes chunk vectors (`assistant.store.sentvec`). So the
     vectors are real MiniLM sentence vectors and the project's own chunk rule, and the answer
     path finds the sentence vectors it would find in a real store;
   * chunks are grouped 10 per synthetic document (text = chunks joined by a blank line; exact
@@ -57,8 +57,8 @@ Composed = tuple[str, np.ndarray, str, list[tuple[int, int, np.ndarray]]]
 def compose(seed: dict[str, Any], n: int, rng_seed: int = 7) -> Iterator[Composed]:
     """n chunks (see module doc): the real ones, then mixtures of their sentences; generated one
     at a time, so a 100k store is written in batches without holding all of it in memory."""
-    from assistant.embed import Embedder
-    from assistant.sentvec import compose as compose_vec
+    from assistant.encode.embed import Embedder
+    from assistant.store.sentvec import compose as compose_vec
 
     texts = [str(t) for t in seed["texts"]]
     titles = [str(t) for t in seed["titles"]]
@@ -97,8 +97,8 @@ def compose(seed: dict[str, Any], n: int, rng_seed: int = 7) -> Iterator[Compose
 def build(work: Path, n_chunks: int, *, chroma_host: str | None = None, chroma_port: int = 8000, store: Path | None = None) -> Path:
     """A store of n_chunks synthetic chunks at <work>/synth-<n> (reused if already complete)."""
     from assistant.config import Settings
-    from assistant.embed import Embedder
-    from assistant.store import Store
+    from assistant.encode.embed import Embedder
+    from assistant.store.store import Store
     from assistant.types import Chunk, Document
     from ingest.chunk import chunk_id
     from ingest.pipeline import content_hash

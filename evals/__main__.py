@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from assistant.cli import main
+from assistant.cli.main import main
 
 if __name__ == "__main__":
     raise SystemExit(main(["eval", *sys.argv[1:]]))

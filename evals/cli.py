@@ -1,6 +1,6 @@
 """`ct-assistant eval run|judge|scifact|compare` (also `python -m evals ...`).
 
-Registered by assistant/cli.py through `register(subparsers)`. The module top stays cheap:
+Registered by assistant/cli/main.py through `register(subparsers)`. The module top stays cheap:
 models, matplotlib and the assistant load inside the commands.
 
 Exit status: 0 ok; 1 a `--fail-under` gate failed; 2 usage or input error (one line on stderr).
@@ -18,14 +18,14 @@ DEFAULT_OUT = "reports/eval"
 
 
 def _usage(msg: str) -> Exception:
-    from assistant.cli import UsageError
+    from assistant.cli.common import UsageError
 
     return UsageError(msg)
 
 
 # --- eval run ---------------------------------------------------------------------------------
 def cmd_run(args: argparse.Namespace) -> int:
-    from assistant.cli import emit, settings_from
+    from assistant.cli.common import emit, settings_from
     from evals import runner
     from evals.dataset import DatasetError, load_dataset
     from evals.report import metrics_table, write_reports
@@ -97,7 +97,7 @@ def read_claims(path: str) -> list[tuple[str, list[str]]]:
 
 
 def cmd_judge(args: argparse.Namespace) -> int:
-    from assistant.cli import settings_from
+    from assistant.cli.common import settings_from
     from evals import runner
 
     items = read_claims(args.input)
@@ -116,7 +116,7 @@ def cmd_judge(args: argparse.Namespace) -> int:
 
 # --- eval scifact ---------------------------------------------------------------------------------
 def cmd_scifact(args: argparse.Namespace) -> int:
-    from assistant.cli import emit
+    from assistant.cli.common import emit
     from evals import scifact
 
     if args.limit is not None and args.limit < 1:
@@ -143,7 +143,7 @@ def cmd_scifact(args: argparse.Namespace) -> int:
 
 # --- eval compare ---------------------------------------------------------------------------------
 def cmd_compare(args: argparse.Namespace) -> int:
-    from assistant.cli import emit
+    from assistant.cli.common import emit
     from evals.report import ReportError, compare, format_compare, load_report
 
     try:
@@ -160,7 +160,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 # --- parser ---------------------------------------------------------------------------------------
 def register(subparsers: Any) -> None:
-    from assistant.cli import add_llm_flags, add_store_flags
+    from assistant.cli.common import add_llm_flags, add_store_flags
 
     ev = subparsers.add_parser("eval", help="evaluate: question sets, grounding judge, SciFact retrieval, compare reports")
     sub = ev.add_subparsers(dest="eval_command", required=True, metavar="EVAL_COMMAND")

@@ -55,20 +55,20 @@ class GateError(ValueError):
 
 # --- judge ------------------------------------------------------------------------------------
 def load_judge(name: str | None, settings: Settings | None = None, embedder: Any = None) -> Any:
-    """`offline` -> assistant.ground.OfflineJudge; `llm` -> assistant.judge_llm; None/"none" -> None."""
+    """`offline` -> assistant.answer.ground.OfflineJudge; `llm` -> assistant.answer.judge_llm; None/"none" -> None."""
     if name in (None, "none"):
         return None
     if name == "offline":
         try:
-            from assistant.ground import OfflineJudge
+            from assistant.answer.ground import OfflineJudge
         except ImportError as exc:
             raise JudgeUnavailableError(f"offline judge unavailable: {exc}") from exc
         return OfflineJudge(embedder) if embedder is not None else OfflineJudge()
     if name == "llm":
         try:
-            mod = importlib.import_module("assistant.judge_llm")
+            mod = importlib.import_module("assistant.answer.judge_llm")
         except ImportError as exc:
-            raise JudgeUnavailableError(f"LLM judge unavailable (assistant.judge_llm: {exc})") from exc
+            raise JudgeUnavailableError(f"LLM judge unavailable (assistant.answer.judge_llm: {exc})") from exc
         if settings is None:
             from assistant.config import Settings
 
@@ -77,8 +77,8 @@ def load_judge(name: str | None, settings: Settings | None = None, embedder: Any
             raise JudgeUnavailableError("--judge llm needs an LLM: pass --llm openai|llamacpp (or set CT_ASSISTANT_LLM_BACKEND)")
         judge_cls = getattr(mod, "LLMJudge", None)
         if judge_cls is None:
-            raise JudgeUnavailableError("assistant.judge_llm defines no LLMJudge")
-        from assistant.llm import ChatLLM
+            raise JudgeUnavailableError("assistant.answer.judge_llm defines no LLMJudge")
+        from assistant.answer.llm import ChatLLM
 
         return judge_cls(ChatLLM(settings))
     raise JudgeUnavailableError(f"unknown judge {name!r} (want offline, llm or none)")

@@ -194,7 +194,7 @@ def open_assistant(store: Path, embedder: Any = None) -> Assistant:
 
 def retrieve_chunks(a: Assistant, question: str, mode: str) -> list[Context]:
     """Top CHUNK_DEPTH chunks for `question` from the project's hybrid retriever in `mode`."""
-    from assistant.retrieve import HybridRetriever
+    from assistant.retrieve.hybrid import HybridRetriever
 
     q, filters = a._check(question, None)
     retriever = HybridRetriever(a.store(), candidates=a.settings.candidates, rrf_k=a.settings.rrf_k)

@@ -1,6 +1,6 @@
-"""Train the offline grounding judge (`assistant.ground.OfflineJudge`) and cross-validate it on WiCE.
+"""Train the offline grounding judge (`assistant.answer.ground.OfflineJudge`) and cross-validate it on WiCE.
 
-    python -m evals.train_judge [--out assistant/data/judge_offline.json] [--cache /tmp/ct_judge_cache]
+    python -m evals.train_judge [--out assistant/answer/data/judge_offline.json] [--cache /tmp/ct_judge_cache]
 
 Steps (seeded, deterministic):
 1. IDF table over documents: SciFact abstracts, WiCE evidence pages, Climate-FEVER articles
@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from assistant.ground import _NEG, FEATURES, OfflineJudge, _Text
+from assistant.answer.ground import _NEG, FEATURES, OfflineJudge, _Text
 
 log = logging.getLogger("evals.train_judge")
 
@@ -41,7 +41,7 @@ BENCH = Path("/work/shared/benchmarks")
 WICE = BENCH / "wice" / "dev.jsonl"
 CLIMATE_FEVER = BENCH / "climate-fever" / "climate-fever.jsonl"
 SCIFACT = BENCH / "scifact" / "corpus_train.csv"
-OUT = Path(__file__).resolve().parent.parent / "assistant" / "data" / "judge_offline.json"
+OUT = Path(__file__).resolve().parent.parent / "assistant" / "answer" / "data" / "judge_offline.json"
 SEEDS = (0, 1, 2)
 TOLERANCE = 0.005
 

@@ -8,7 +8,7 @@ LLM-AggreFact metric), accuracy and the confusion counts.
 
 NOTE: the shipped judge was trained on WiCE dev, so on dev this number is in-sample and optimistic.
 The honest dev number is the grouped cross-validated balanced accuracy printed by
-`python -m evals.train_judge` (and stored under "cv" in assistant/data/judge_offline.json).
+`python -m evals.train_judge` (and stored under "cv" in assistant/answer/data/judge_offline.json).
 The WiCE test split is held out: use this script on it only to check, never to tune.
 """
 
@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from assistant.ground import SupportJudge
+from assistant.answer.ground import SupportJudge
 
 DEFAULT_DATA = Path("/work/shared/benchmarks/wice/dev.jsonl")
 
@@ -63,7 +63,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--json", action="store_true", help="print the result as JSON")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
-    from assistant.ground import OfflineJudge
+    from assistant.answer.ground import OfflineJudge
 
     judge = OfflineJudge()
     res = evaluate_wice(args.data, judge)

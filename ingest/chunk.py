@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Sequence
 
-from assistant.sentences import Span, split_sentences
+from assistant.text.sentences import Span, split_sentences
 from assistant.types import Chunk
 
 CountTokens = Callable[[Sequence[str]], list[int]]

@@ -21,7 +21,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from assistant.errors import ReadError
-from assistant.store import Store
+from assistant.store.store import Store
 from assistant.types import Chunk, Document, Failure, IngestReport
 from ingest.chunk import chunk_text
 from ingest.read import MANIFEST, ParsedFile, load_manifest, read_file
@@ -142,7 +142,7 @@ class Ingestor:
                     doc = self.document_from(read_file(path, manifests[folder]))
                 except ReadError as exc:
                     report.failed.append(Failure(path=exc.path, error=exc.reason))
-                    log.warning("skipped %s: %s", exc.path, exc.reason)
+                    log.info("skipped %s: %s", exc.path, exc.reason)  # the report carries it; callers print it once
                     continue
                 yield doc, fp
 

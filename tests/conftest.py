@@ -28,7 +28,7 @@ DOC_NIFTAC = "002_f76924cdbd8590c8"
 
 @pytest.fixture(scope="session")
 def embedder():  # type: ignore[no-untyped-def]
-    from assistant.embed import Embedder
+    from assistant.encode.embed import Embedder
 
     return Embedder()
 

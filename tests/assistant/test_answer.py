@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.cite import citation_problems
+from assistant.answer.cite import citation_problems
 from assistant.errors import EmptyQuestionError, InvalidFilterError, UnknownDocumentError
 from assistant.types import CANNOT_ANSWER, Filters
 from tests.conftest import DOC_CTD, DOC_NIFTAC

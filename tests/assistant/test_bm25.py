@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from assistant.bm25 import LexicalIndex, build
-from assistant.store import BM25_DIR
+from assistant.store.bm25 import LexicalIndex, build
+from assistant.store.store import BM25_DIR
 from tests.conftest import CORPUS, DATA, DOC_NIFTAC
 
 QUESTIONS = [
@@ -94,7 +94,7 @@ def test_stale_or_corrupt_snapshot_is_not_used(fresh_corpus) -> None:  # type: i
 
 
 def test_empty_catalog_builds_an_empty_snapshot(tmp_path: Path) -> None:
-    from assistant.catalog import Catalog
+    from assistant.store.catalog import Catalog
 
     snap = build(Catalog(tmp_path / "catalog.sqlite3"))
     assert snap.n_rows == 0 and snap.top(["nacta"], 5) == []

@@ -65,3 +65,14 @@ def test_ingest_reports_bad_files_and_continues(tmp_path: Path) -> None:
     assert {"corrupt.pdf", "notapdf.pdf", "corrupt.docx", "binary.txt", "empty.txt", "blank.md", "latin1.txt", "image.png", "missing.txt"} <= set(failed)
     assert report["added"] == len(list((DATA / "docs").iterdir()))
     assert "Traceback" not in r.stderr
+
+
+def test_each_failed_file_is_reported_once_and_nothing_else(tmp_path: Path) -> None:
+    """Text mode: one `failed:` line per bad file on stderr; no log line repeating it, no third-party warnings."""
+    r = run_cli("ingest", str(DATA / "docs"), str(DATA / "bad"), "--store", str(tmp_path / "store"))
+    assert r.returncode == 1
+    lines = r.stderr.strip().splitlines()
+    bad = sorted(p.name for p in (DATA / "bad").iterdir())
+    assert len(lines) == len(bad), r.stderr
+    assert sorted(Path(line.split(": ")[1]).name for line in lines) == bad
+    assert all(line.startswith("failed: ") for line in lines), r.stderr

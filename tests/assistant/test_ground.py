@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from assistant.ground import DEFAULT_PARAMS, FEATURES, OfflineJudge, SupportJudge
+from assistant.answer.ground import DEFAULT_PARAMS, FEATURES, OfflineJudge, SupportJudge
 
 pytestmark = pytest.mark.slow  # loads the real MiniLM
 
@@ -138,7 +138,7 @@ def test_latency_once_loaded(judge: OfflineJudge) -> None:
 
 
 def test_batch_larger_than_the_embedding_cache(judge: OfflineJudge, monkeypatch: pytest.MonkeyPatch) -> None:
-    import assistant.ground as ground
+    import assistant.answer.ground as ground
 
     monkeypatch.setattr(ground, "CACHE_SIZE", 3)
     small = OfflineJudge(embedder=judge.embedder)

@@ -1,5 +1,5 @@
-from assistant.lexical import terms
-from assistant.question import DATE, NUMBER, analyze, defined_acronyms, mentions, satisfies_type
+from assistant.text.lexical import terms
+from assistant.answer.question import DATE, NUMBER, analyze, defined_acronyms, mentions, satisfies_type
 
 
 def test_terms_stem_drop_stopwords_and_split_amounts() -> None:
@@ -40,7 +40,7 @@ def test_position_capitals_and_hyphenated_compounds_are_not_entities() -> None:
 
 
 def test_name_questions_need_a_name() -> None:
-    from assistant.question import PERSON
+    from assistant.answer.question import PERSON
 
     assert analyze("What is the name of the senior military officer chosen to head NACTA?").answer_type == PERSON
     assert analyze("Who are the coordinators at NACTA?").answer_type == PERSON

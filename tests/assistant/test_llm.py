@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from assistant.errors import ConfigError
-from assistant.generate import Job, generator
-from assistant.llm import ChatLLM
-from assistant.verify import verify
+from assistant.answer.generate import Job
+from assistant.answer.llm import ChatLLM
+from assistant.answer.verify import verify
 from tests.assistant.conftest import SMOLLM_ALIAS, llm_settings, smollm_gguf
 from tests.conftest import DATA, DOC_NIFTAC, free_port, run_cli
 
@@ -53,10 +53,10 @@ def test_hallucinations_are_flagged(llm_assistant) -> None:  # type: ignore[no-u
     for q in ("What is NIFTAC?", "How much did the KP cabinet authorize for police equipment?"):
         contexts = llm_assistant.retrieve(q)
         documents, idf, extractive = llm_assistant.prepare(q, contexts)
-        job = Job(llm_assistant, q, contexts, documents, idf, extractive)
-        draft = generator(llm_assistant).llm.complete(*job.prompt())
+        job = Job(llm_assistant.generator(), q, contexts, documents, idf, extractive)
+        draft = llm_assistant.generator().llm.complete(*job.prompt())
         assert draft.strip()
-        v = verify(draft, job.passages, documents, generator(llm_assistant).judge, attribute=True)
+        v = verify(draft, job.passages, documents, llm_assistant.generator().judge, attribute=True)
         flagged += [c for c in v.claims if not c.supported]
         # what the user gets never shows an unflagged unsupported sentence
         answer = job.finish(draft)
@@ -123,7 +123,7 @@ def test_endpoint_down_falls_back_quickly(corpus_store: Path, embedder) -> None:
 @pytest.mark.llm
 def test_llm_judge_scores(smollm_server: str) -> None:
     from assistant.config import Settings
-    from assistant.judge_llm import LLMJudge
+    from assistant.answer.judge_llm import LLMJudge
 
     judge = LLMJudge(ChatLLM(Settings(store="/nonexistent", **llm_settings(smollm_server))))  # type: ignore[arg-type]
     s = judge.score("The cabinet authorized Rs567.7 million.", ["The cabinet authorized Rs567.7 million for police equipment."])
@@ -169,7 +169,7 @@ def test_unsupported_draft_is_refused_when_configured(corpus_store: Path, embedd
         a = Assistant(Settings(store=corpus_store, llm_backend="openai", llm_base_url=url, llm_unsupported=policy), embedder)
         contexts = a.retrieve(q)
         documents, idf, extractive = a.prepare(q, contexts)
-        answer = Job(a, q, contexts, documents, idf, extractive).finish(draft)
+        answer = Job(a.generator(), q, contexts, documents, idf, extractive).finish(draft)
         if policy == "refuse":
             assert answer.refused and answer.answer == CANNOT_ANSWER and not answer.citations
         else:

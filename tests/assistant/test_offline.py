@@ -29,3 +29,23 @@ def test_the_guard_blocks_sockets() -> None:
     code = "import socket\ntry:\n    socket.create_connection(('127.0.0.1', 9))\nexcept OSError as e:\n    print('blocked', e)"
     out = subprocess.run([sys.executable, "-c", code], env={"PYTHONPATH": str(NO_NETWORK_DIR)}, capture_output=True, text=True)
     assert "network blocked by test" in out.stdout
+
+
+def test_python_api_first_use_writes_nothing_to_stderr(tmp_path: Path) -> None:
+    """A new user's first `ingest()` and `ask()` in a script: no progress bars, no warnings."""
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    code = (
+        "import sys\nfrom assistant import Assistant\n"
+        "a = Assistant.open(store=sys.argv[1])\na.ingest([sys.argv[2]])\n"
+        "print(a.ask('Why did NACTA struggle with CTD integration?').refused)\n"
+    )
+    env = {k: v for k, v in __import__("os").environ.items() if not k.startswith(("HF_", "TRANSFORMERS_"))}
+    env["PYTHONPATH"] = str(ROOT)
+    r = subprocess.run([sys.executable, "-c", code, str(tmp_path / "store"), str(CORPUS)], capture_output=True, text=True, env=env, timeout=600)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert r.stdout.strip() == "False"
+    assert r.stderr == ""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from assistant.errors import PromptError
-from assistant.prompts import load_prompt, parse_prompt
+from assistant.answer.prompts import load_prompt, parse_prompt
 
 GOOD = "---\nvariables: question, passages\n---\n<!-- system -->\nRules {{literal}}\n<!-- user -->\n{passages}\nQ: {question}\n"
 

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from assistant.retrieve import rrf
+from assistant.retrieve.hybrid import rrf
 from assistant.types import Filters
 from tests.conftest import DOC_CTD, DOC_NIFTAC
 

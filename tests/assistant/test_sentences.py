@@ -1,4 +1,4 @@
-from assistant.sentences import split_sentences
+from assistant.text.sentences import split_sentences
 
 
 def texts(t: str) -> list[str]:

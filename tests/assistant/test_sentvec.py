@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from assistant.sentvec import chunk_spans, compose
+from assistant.store.sentvec import chunk_spans, compose
 from tests.conftest import CORPUS
 
 QUESTION = "How much did the KP cabinet authorize for police equipment?"

@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from assistant.embed import Embedder, minilm_path
-from assistant.npencoder import numpy_encoder
+from assistant.encode.embed import Embedder, minilm_path
+from assistant.encode.npencoder import numpy_encoder
 
 TEXTS = [
     "Provincial counter-terrorism departments lack capacity and funding.",
@@ -56,7 +56,7 @@ def test_ndcg_and_scifact_parsing() -> None:
 
 
 def test_synthetic_chunks_compose_real_sentence_vectors() -> None:
-    from assistant.sentvec import compose as compose_vec
+    from assistant.store.sentvec import compose as compose_vec
     from benchmarks.synth import compose
 
     rng = np.random.default_rng(0)

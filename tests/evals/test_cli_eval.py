@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.cli import main
+from assistant.cli.main import main
 from evals.report import compare
 
 ROOT = Path(__file__).resolve().parents[2]

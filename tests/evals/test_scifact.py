@@ -42,7 +42,7 @@ def test_limit_run(tmp_path: Path, embedder: Any, capsys: pytest.CaptureFixture[
     assert d["recall@100"]["dense"] == 1.0 and d["recall@100"]["hybrid"] == 1.0
     assert d["meta"]["queries"] == 4 and d["meta"]["limit"] == 4
     # the CLI reuses the store (idempotent ingest: nothing embedded) and prints the JSON contract
-    from assistant.cli import main
+    from assistant.cli.main import main
 
     argv = ["eval", "scifact", "--data", str(SCIFACT), "--limit", "4", "--distractors", "16", "--store", str(tmp_path / "sf"), "--json"]
     assert main(argv) == 0

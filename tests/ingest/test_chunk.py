@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from assistant.embed import load_tokenizer, minilm_path
+from assistant.encode.embed import load_tokenizer, minilm_path
 from ingest.chunk import chunk_id, chunk_text
 from ingest.read import read_file
 from tests.conftest import CORPUS

@@ -9,7 +9,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-from assistant.store import Store
+from assistant.store.store import Store
 from tests.conftest import CORPUS, DATA, ROOT
 
 
@@ -94,12 +94,12 @@ CRASH = textwrap.dedent(
     sys.path.insert(0, {root!r})
     from assistant.api import Assistant
     from assistant.config import Settings
-    import assistant.catalog, assistant.vectors
+    import assistant.store.catalog, assistant.store.vectors
     where = sys.argv[1]
     if where == "before_catalog":      # vectors written, catalog not: orphan vectors
-        assistant.catalog.Catalog.put_documents = lambda *a, **k: os._exit(9)
+        assistant.store.catalog.Catalog.put_documents = lambda *a, **k: os._exit(9)
     elif where == "before_delete":     # catalog replaced, stale vectors not yet deleted
-        assistant.vectors.VectorIndex.delete = lambda *a, **k: os._exit(9)
+        assistant.store.vectors.VectorIndex.delete = lambda *a, **k: os._exit(9)
     a = Assistant(Settings(store=Path(sys.argv[2])))
     a.ingest([Path(sys.argv[3])])
     """

@@ -35,7 +35,7 @@ class Served:
 
 
 def start(settings: Any, assistant: Any) -> Served:
-    from assistant.ui import serve
+    from assistant.ui.app import serve
 
     app = serve(settings, assistant=assistant, block=False, quiet=True, warm=True)
     return Served(url=f"http://127.0.0.1:{settings.port}/", app=app, settings=settings, assistant=assistant)

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from assistant.errors import InvalidFilterError
-from assistant.feedback import COLUMNS, FeedbackStore, default_path
+from assistant.ui.feedback import COLUMNS, FeedbackStore, default_path
 from tests.conftest import run_cli
 
 CITATION = {
@@ -106,7 +106,7 @@ def test_default_path(tmp_path: Path) -> None:
 def test_rate_handler_stores_latest_answer(tmp_path: Path) -> None:
     from assistant.config import Settings
     from assistant.types import Answer, Citation
-    from assistant.ui import ChatUI, UiSession
+    from assistant.ui.app import ChatUI, UiSession
 
     class NoDocs:
         settings = Settings(store=tmp_path)
@@ -129,8 +129,8 @@ def test_rate_handler_stores_latest_answer(tmp_path: Path) -> None:
 
 
 def test_feedback_export_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from assistant.cli import UsageError
-    from assistant.cli_serve import register_feedback
+    from assistant.cli.common import UsageError
+    from assistant.cli.serve import register_feedback
 
     parser = argparse.ArgumentParser()
     register_feedback(parser.add_subparsers(dest="command"))
@@ -149,7 +149,7 @@ def test_feedback_export_command(tmp_path: Path, capsys: pytest.CaptureFixture[s
 
 
 def test_feedback_export_cli_subprocess(tmp_path: Path) -> None:
-    from assistant.cli import build_parser
+    from assistant.cli.main import build_parser
 
     assert "feedback" in build_parser()._subparsers._group_actions[0].choices  # type: ignore[union-attr]
     _add(FeedbackStore(tmp_path / "feedback.sqlite3"))

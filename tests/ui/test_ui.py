@@ -116,6 +116,33 @@ def test_browser_refusal_is_shown_with_reason(served: Served, browser: Any, arti
 
 @pytest.mark.browser
 @pytest.mark.slow
+def test_browser_refusal_reason_reads_as_plain_text(served: Served, browser: Any) -> None:
+    """The reason is shown exactly as the API gives it: no Markdown backslashes ("\\(") leak
+    into the HTML block, and nothing covers the first message of the conversation."""
+    from playwright.sync_api import expect
+
+    question = "What is the annual budget of the Punjab CTD?"  # on-topic, refused: its reason has punctuation
+    answer_ = served.assistant.ask(question)
+    reason = answer_.refusal_reason
+    assert answer_.refused and reason
+    p = Page(browser, served.url)
+    try:
+        p.send(question)
+        answer = p.last_answer()
+        expect(answer).to_contain_text("Reason:")
+        shown = answer.inner_text()
+        assert "\\" not in shown, shown
+        assert " ".join(f"Reason: {reason}.".split()) in " ".join(shown.split())
+        # Gradio draws a floating label on top of the message area: once the chat scrolls it hides
+        # the first line of whatever message is at the top. None may be shown.
+        floating = p.page.locator("#ct-chat label.float[data-testid='block-label']")
+        assert [x.inner_text() for x in floating.all() if x.is_visible()] == []
+    finally:
+        p.close()
+
+
+@pytest.mark.browser
+@pytest.mark.slow
 def test_browser_followup_shows_standalone_question(served: Served, browser: Any) -> None:
     from playwright.sync_api import expect
 
@@ -182,9 +209,9 @@ class _FakeLLMSession:
 def test_browser_llm_style_answer_flags_unsupported(served: Served, browser: Any, artifacts: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from playwright.sync_api import expect
 
-    import assistant.ui
+    import assistant.ui.app
 
-    monkeypatch.setattr(assistant.ui, "new_chat_session", _FakeLLMSession)
+    monkeypatch.setattr(assistant.ui.app, "new_chat_session", _FakeLLMSession)
     p = Page(browser, served.url)
     try:
         p.send("and the money?")
@@ -280,15 +307,15 @@ def test_auth_is_enforced_when_set(corpus_store: Path, embedder: Any, tmp_path: 
 @pytest.mark.parametrize(("host", "loopback"), [("127.0.0.1", True), ("localhost", True), ("::1", True), ("[::1]", True),
                                                  ("0.0.0.0", False), ("127.0.0.2", False), ("192.168.1.5", False), ("::", False), ("example.org", False)])
 def test_is_loopback(host: str, loopback: bool) -> None:
-    from assistant.ui_guard import is_loopback
+    from assistant.ui.guard import is_loopback
 
     assert is_loopback(host) is loopback
 
 
 def test_other_interface_needs_auth(tmp_path: Path) -> None:
     from assistant.config import Settings
-    from assistant.ui import serve
-    from assistant.ui_guard import check_bind, load_auth
+    from assistant.ui.app import serve
+    from assistant.ui.guard import check_bind, load_auth
 
     check_bind("127.0.0.1", [])
     check_bind("0.0.0.0", [("u", "p")])
@@ -310,7 +337,7 @@ def test_other_interface_needs_auth(tmp_path: Path) -> None:
 
 
 def _serve_registered() -> bool:
-    from assistant.cli import build_parser
+    from assistant.cli.main import build_parser
 
     return "serve" in build_parser()._subparsers._group_actions[0].choices  # type: ignore[union-attr]
 
@@ -326,7 +353,7 @@ def test_cli_serve_refuses_other_interface_without_auth(tmp_path: Path) -> None:
 def test_serve_parser_maps_flags(tmp_path: Path) -> None:
     import argparse
 
-    from assistant.cli_serve import _settings, register
+    from assistant.cli.serve import _settings, register
 
     parser = argparse.ArgumentParser()
     register(parser.add_subparsers(dest="command"))
@@ -348,7 +375,7 @@ def _run(ui: Any, question: str, state: Any, doc_ids: list[str] | None = None) -
 
 @pytest.mark.slow
 def test_handlers_sessions_are_separate_under_concurrency(corpus_assistant: Any, tmp_path: Path) -> None:
-    from assistant.ui import ChatUI, UiSession
+    from assistant.ui.app import ChatUI, UiSession
 
     settings = corpus_assistant.settings.model_copy(update={"feedback_db": tmp_path / "fb.sqlite3"})
     ui = ChatUI(corpus_assistant, settings)
@@ -378,7 +405,7 @@ def test_handlers_sessions_are_separate_under_concurrency(corpus_assistant: Any,
 
 @pytest.mark.slow
 def test_handler_document_filter(corpus_assistant: Any, tmp_path: Path) -> None:
-    from assistant.ui import ChatUI, UiSession
+    from assistant.ui.app import ChatUI, UiSession
 
     ui = ChatUI(corpus_assistant, corpus_assistant.settings.model_copy(update={"feedback_db": tmp_path / "fb.sqlite3"}))
     assert {doc_id for _, doc_id in ui.document_choices()} == {DOC_CTD, DOC_NIFTAC}
@@ -390,7 +417,7 @@ def test_handler_document_filter(corpus_assistant: Any, tmp_path: Path) -> None:
 
 def test_empty_question_and_feedback_before_answer(tmp_path: Path) -> None:
     from assistant.config import Settings
-    from assistant.ui import ChatUI, UiSession
+    from assistant.ui.app import ChatUI, UiSession
 
     class NoDocs:
         settings = Settings(store=tmp_path)
@@ -406,7 +433,7 @@ def test_empty_question_and_feedback_before_answer(tmp_path: Path) -> None:
 
 # --- uploads -------------------------------------------------------------------------------------------
 def test_validate_upload_type_and_size(tmp_path: Path) -> None:
-    from assistant.ui_guard import safe_upload_name, validate_upload
+    from assistant.ui.guard import safe_upload_name, validate_upload
 
     ok = tmp_path / "note.md"
     ok.write_text("# NACTA\nSome text.\n", encoding="utf-8")
@@ -430,7 +457,7 @@ def test_validate_upload_type_and_size(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_upload_handler_ingests_allowed_files_only(make_assistant: Any, tmp_path: Path) -> None:
-    from assistant.ui import ChatUI
+    from assistant.ui.app import ChatUI
 
     a = make_assistant(allow_upload=True, upload_max_mb=0.002)
     ui = ChatUI(a, a.settings)
@@ -457,7 +484,7 @@ def test_upload_handler_ingests_allowed_files_only(make_assistant: Any, tmp_path
 # --- rendering -----------------------------------------------------------------------------------------
 def test_rendering_escapes_untrusted_text_and_flags_unsupported() -> None:
     from assistant.types import Answer, AnswerSentence, Citation
-    from assistant.ui_render import render_answer_md, render_passage_html, render_sources_html
+    from assistant.ui.render import render_answer_md, render_passage_html, render_sources_html
 
     text = "Intro. <script>alert(1)</script> NACTA got $5 and [a](http://evil) funds. Tail."
     start = text.index("<script>")

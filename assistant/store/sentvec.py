@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from assistant.sentences import Span, split_sentences
+from assistant.text.sentences import Span, split_sentences
 from assistant.types import Chunk, Document
 
 DTYPE = np.dtype("<f2")

@@ -13,10 +13,10 @@ import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from assistant.prompts import load_prompt
+from assistant.answer.prompts import load_prompt
 
 if TYPE_CHECKING:
-    from assistant.llm import ChatLLM
+    from assistant.answer.llm import ChatLLM
 
 log = logging.getLogger(__name__)
 

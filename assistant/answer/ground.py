@@ -19,7 +19,7 @@ Design
 3. Agreement checks: share of the claim's numbers (amounts, years) absent from the evidence and
    from the best unit; share of capitalised terms / acronyms absent; negation mismatch between
    claim and best unit; claim length.
-4. Semantic evidence (all-MiniLM-L6-v2 through `assistant.embed.Embedder`): cosine between the
+4. Semantic evidence (all-MiniLM-L6-v2 through `assistant.encode.embed.Embedder`): cosine between the
    claim and the `EMBED_TOP` units with the best lexical coverage (max, mean of top 3, and the
    cosine with the lexically best unit). Only those units are embedded, so latency stays bounded
    for long pages; embeddings are kept in an LRU cache, so sentences of one answer citing the same
@@ -54,7 +54,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 import numpy as np
 
 if TYPE_CHECKING:
-    from assistant.embed import Embedder
+    from assistant.encode.embed import Embedder
 
 log = logging.getLogger(__name__)
 
@@ -204,7 +204,7 @@ class OfflineJudge:
     def embedder(self) -> Embedder:
         with self._lock:
             if self._embedder is None:
-                from assistant.embed import Embedder
+                from assistant.encode.embed import Embedder
 
                 # fp32: the features were trained on fp32 vectors, and bf16 autocast is slow on AVX2-only CPUs
                 self._embedder = Embedder(precision="fp32")

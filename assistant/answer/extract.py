@@ -5,7 +5,7 @@ Each candidate sentence is scored by
   0.5 * cosine(question, sentence)            (MiniLM; meaning)
 + 0.3 * IDF-weighted share of question terms in the sentence   (the specific words)
 + 0.2 * the same share over the sentence and its neighbours    (local context)
-and must pass the answerability checks in `assistant.question`: the entities the question
+and must pass the answerability checks in `assistant.answer.question`: the entities the question
 names appear in the sentence's passage, and numeric/date questions get a sentence that has
 a number/date. If no sentence passes, or the best scores below `answer_min_score`, the
 answer is the shared refusal, with the reason.
@@ -19,12 +19,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from assistant.cite import citation
+from assistant.answer.cite import citation
 from assistant.config import Settings
-from assistant.embed import Embedder
-from assistant.lexical import terms
-from assistant.question import QuestionAnalysis, analyze, mentions, satisfies_type
-from assistant.sentences import Span, split_sentences
+from assistant.encode.embed import Embedder
+from assistant.text.lexical import terms
+from assistant.answer.question import QuestionAnalysis, analyze, mentions, satisfies_type
+from assistant.text.sentences import Span, split_sentences
 from assistant.types import CANNOT_ANSWER, Answer, AnswerSentence, Context, Document
 
 W_SIM, W_LEX, W_CTX = 0.5, 0.3, 0.2

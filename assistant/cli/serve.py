@@ -1,6 +1,6 @@
 """`ct-assistant serve` (the Gradio chat) and `ct-assistant feedback export`.
 
-Registered by `assistant.cli_chat.register` through `register_serve(sub)` and `register_feedback(sub)`.
+Registered by `assistant.cli.main` through `register_serve(sub)` and `register_feedback(sub)`.
 Cheap to import: Gradio is only imported when `serve` runs.
 """
 
@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from assistant.cli import UsageError, add_llm_flags, add_store_flags, settings_from
+from assistant.cli.common import UsageError, add_llm_flags, add_store_flags, settings_from
 
 
 def register_serve(sub: Any) -> None:
@@ -58,7 +58,7 @@ def _settings(args: argparse.Namespace) -> Any:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from assistant.ui import serve
+    from assistant.ui.app import serve
 
     settings = _settings(args)
     app = serve(settings, block=False, quiet=True)  # raises (one line) before binding when the rules are broken
@@ -75,7 +75,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_feedback(args: argparse.Namespace) -> int:
-    from assistant.feedback import FeedbackStore, default_path
+    from assistant.ui.feedback import FeedbackStore, default_path
 
     settings = _settings(args)
     path = default_path(settings)

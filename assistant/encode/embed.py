@@ -7,10 +7,11 @@ vectors against fp32 on a probe set once and falls back to fp32 if they disagree
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -32,7 +33,7 @@ _PROBE = [
 #: bf16 vectors must keep at least this cosine with fp32 ones, or "auto" falls back to fp32.
 BF16_MIN_COSINE = 0.99
 #: fp32 batches (questions, and the sentences ingest embeds) are encoded by the numpy MiniLM
-#: (`assistant.npencoder`) while the torch model is not loaded: same weights and function, no
+#: (`assistant.encode.npencoder`) while the torch model is not loaded: same weights and function, no
 #: torch/sentence-transformers import, and on this CPU as fast or faster (see its docstring).
 #: torch is used for bf16 (hardware bf16 only) or once something loaded it.
 NUMPY_WORKERS = max(1, min(2, os.cpu_count() or 1))
@@ -122,7 +123,8 @@ class Embedder:
                 from sentence_transformers import SentenceTransformer
 
                 torch.set_grad_enabled(False)
-                self._model = SentenceTransformer(str(self.model_path), device="cpu", local_files_only=True)
+                with _quiet_transformers():  # no "Loading weights: 100%" bar on a library user's stderr
+                    self._model = SentenceTransformer(str(self.model_path), device="cpu", local_files_only=True)
                 self.precision = self._resolve_precision()
                 log.info("loaded %s (%s)", self.model_path, self.precision)
             return self._model
@@ -177,7 +179,7 @@ class Embedder:
         if not texts:
             return np.zeros((0, 384), dtype=np.float32)
         if self._numpy_ok():
-            from assistant.npencoder import numpy_encoder
+            from assistant.encode.npencoder import numpy_encoder
 
             self.precision = self.precision or "fp32"
             return numpy_encoder(self.model_path).encode(texts, workers=NUMPY_WORKERS)
@@ -204,3 +206,17 @@ class Embedder:
         if not texts:
             return np.zeros((0, 384), dtype=np.float32)
         return np.stack([self._sentence_cache[t] for t in texts])
+
+
+@contextlib.contextmanager
+def _quiet_transformers() -> Iterator[None]:
+    """transformers' progress bars off while loading, restored after (the setting is process-wide)."""
+    from transformers.utils import logging as hf_logging
+
+    was_disabled = hf_logging.are_progress_bars_disabled() if hasattr(hf_logging, "are_progress_bars_disabled") else False
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if not was_disabled and not os.environ.get("HF_HUB_DISABLE_PROGRESS_BARS"):
+            hf_logging.enable_progress_bar()

@@ -14,7 +14,7 @@ QUIT = {"/quit", "/exit"}
 
 
 def register(sub: Any) -> None:
-    from assistant.cli import add_llm_flags, add_store_flags
+    from assistant.cli.common import add_llm_flags, add_store_flags
 
     p = sub.add_parser("chat", help="a conversation: follow-up questions are rewritten from earlier turns")
     add_store_flags(p)
@@ -26,7 +26,7 @@ def register(sub: Any) -> None:
 
 def cmd_chat(args: argparse.Namespace) -> int:
     from assistant.api import Assistant
-    from assistant.cli import emit, format_answer, settings_from
+    from assistant.cli.common import emit, format_answer, settings_from
     from assistant.errors import AssistantError
 
     assistant = Assistant(settings_from(args))

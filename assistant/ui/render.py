@@ -35,9 +35,11 @@ def render_answer_md(answer: Answer, turn: int) -> str:
     if answer.standalone_question and answer.standalone_question != answer.question:
         parts.append(f"<em class=\"ct-standalone\">Understood as: {md_escape(answer.standalone_question)}</em>")
     if answer.refused:
-        reason = f"<br>Reason: {md_escape(answer.refusal_reason)}." if answer.refusal_reason else ""
+        # A <div> at the start of a line is an HTML block: Markdown inside it is not parsed, so its
+        # text is HTML-escaped only (backslash escapes would show up literally, "\\(").
+        reason = f"<br>Reason: {html.escape(answer.refusal_reason, quote=False)}." if answer.refusal_reason else ""
         parts.append(
-            f'<div class="ct-refusal"><strong>Cannot answer from the documents.</strong> {md_escape(answer.answer)}{reason}</div>'
+            f'<div class="ct-refusal"><strong>Cannot answer from the documents.</strong> {html.escape(answer.answer, quote=False)}{reason}</div>'
         )
     else:
         known = {c.n for c in answer.citations}

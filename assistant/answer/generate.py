@@ -1,7 +1,7 @@
 """LLM answers with verified citations (used when `Settings.llm_backend != "none"`).
 
 The retrieved passages go to the model as numbered, delimited data blocks (`prompts/answer.md`);
-the model's draft is verified sentence by sentence (`assistant.verify`) and only then becomes an
+the model's draft is verified sentence by sentence (`assistant.answer.verify`) and only then becomes an
 `Answer` (mode = the model's name). When the endpoint is down or times out, the answer comes from
 the extractive answerer with a notice - never a traceback.
 """
@@ -15,15 +15,16 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from assistant.errors import LLMError
-from assistant.extract import ExtractiveAnswerer
-from assistant.prompts import load_prompt
-from assistant.question import analyze
+from assistant.answer.extract import ExtractiveAnswerer
+from assistant.answer.prompts import load_prompt
+from assistant.answer.question import analyze
 from assistant.types import Answer, Context, Document
-from assistant.verify import INJECTION_NOTICE, LexicalJudge, SupportJudge, flag_injections, join_notice, refusal, to_answer, verify
+from assistant.answer.verify import INJECTION_NOTICE, LexicalJudge, SupportJudge, flag_injections, join_notice, refusal, to_answer, verify
 
 if TYPE_CHECKING:
-    from assistant.api import Assistant
-    from assistant.llm import ChatLLM
+    from assistant.answer.llm import ChatLLM
+    from assistant.config import Settings
+    from assistant.encode.embed import Embedder
 
 log = logging.getLogger(__name__)
 
@@ -37,13 +38,16 @@ _REFUSAL = re.compile(
 
 
 class Generator:
-    """Per-Assistant LLM state: the chat facade and the support judges (built on first use)."""
+    """LLM state of one assistant: the chat facade and the support judges (built on first use).
 
-    def __init__(self, assistant: Assistant) -> None:
-        from assistant.llm import ChatLLM
+    Takes what it needs (settings, the embedder the offline judge shares), not the `Assistant`,
+    so that answering never imports the layers above it."""
 
-        self.assistant = assistant
-        self.settings = assistant.settings
+    def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
+        from assistant.answer.llm import ChatLLM
+
+        self.settings = settings
+        self.embedder = embedder
         self.llm: ChatLLM = ChatLLM(self.settings)
         self._judge: SupportJudge | None = None
         self._offline: SupportJudge | None = None
@@ -51,14 +55,14 @@ class Generator:
     @property
     def offline_judge(self) -> SupportJudge:
         if self._offline is None:
-            self._offline = offline_judge(self.assistant)
+            self._offline = offline_judge(self.embedder)
         return self._offline
 
     @property
     def judge(self) -> SupportJudge:
         if self._judge is None:
             if self.settings.judge == "llm":
-                from assistant.judge_llm import LLMJudge
+                from assistant.answer.judge_llm import LLMJudge
 
                 self._judge = LLMJudge(self.llm)
             else:
@@ -66,26 +70,19 @@ class Generator:
         return self._judge
 
 
-def offline_judge(assistant: Assistant) -> SupportJudge:
-    """`assistant.ground.OfflineJudge` sharing the assistant's (fp32) embedder; the lexical
+def offline_judge(emb: Embedder | None) -> SupportJudge:
+    """`assistant.answer.ground.OfflineJudge` sharing the assistant's (fp32) embedder; the lexical
     fallback only if the grounding judge is not available."""
     try:
-        from assistant.ground import OfflineJudge
+        from assistant.answer.ground import OfflineJudge
     except ImportError:
-        log.warning("assistant.ground not available; using the lexical support check")
+        log.warning("assistant.answer.ground not available; using the lexical support check")
         return LexicalJudge()
-    emb = assistant.embedder
     try:
         return OfflineJudge(embedder=None if getattr(emb, "precision", None) == "bf16" else emb)
     except (OSError, ValueError, KeyError) as exc:
         log.warning("offline judge unusable (%s); using the lexical support check", exc)
         return LexicalJudge()
-
-
-def generator(assistant: Assistant) -> Generator:
-    if not isinstance(assistant._generator, Generator):
-        assistant._generator = Generator(assistant)
-    return assistant._generator
 
 
 def evidence(
@@ -122,7 +119,7 @@ def build_prompt(question: str, passages: Sequence[Context]) -> tuple[str, str]:
 class Job:
     """One question being answered: what the model sees and what the answer falls back on."""
 
-    assistant: Assistant
+    gen: Generator
     question: str
     contexts: Sequence[Context]
     documents: dict[str, Document]
@@ -147,14 +144,14 @@ class Job:
     def finish(self, draft: str) -> Answer:
         """Verify the draft; when none of it is supported, the extractive answer (or its refusal)."""
         log.debug("draft: %s", draft)
-        a, gen = self.assistant, generator(self.assistant)
-        mode = a.settings.llm_name()
+        gen = self.gen
+        mode = gen.settings.llm_name()
         v = verify(draft, self.passages, self.documents, gen.judge, span_judge=gen.offline_judge, attribute=True)
         notice = INJECTION_NOTICE if v.injections else None
         if _REFUSAL.search(draft) and not any(c.supported for c in v.claims):
             return refusal(self.question, self.contexts, mode, "the model found no answer in the passages", notice)
-        answer = to_answer(self.question, v, self.contexts, self.documents, mode=mode, strict=a.settings.strict)
-        if answer.refused and a.settings.llm_unsupported == "extractive":
+        answer = to_answer(self.question, v, self.contexts, self.documents, mode=mode, strict=gen.settings.strict)
+        if answer.refused and gen.settings.llm_unsupported == "extractive":
             flagged = len(v.claims)
             return self.extractive_answer(
                 join_notice(f"{mode}'s answer was not supported by the passages ({flagged} sentence(s) flagged); extractive answer", notice)
@@ -164,7 +161,7 @@ class Job:
 
 
 def generate_answer(
-    assistant: Assistant,
+    gen: Generator,
     question: str,
     contexts: Sequence[Context],
     documents: dict[str, Document],
@@ -172,17 +169,17 @@ def generate_answer(
     extractive: ExtractiveAnswerer,
 ) -> Answer:
     if not contexts:
-        return refusal(question, contexts, assistant.settings.llm_name(), "no passage was retrieved")
-    job = Job(assistant, question, contexts, documents, idf, extractive)
+        return refusal(question, contexts, gen.settings.llm_name(), "no passage was retrieved")
+    job = Job(gen, question, contexts, documents, idf, extractive)
     try:
-        draft = generator(assistant).llm.complete(*job.prompt())
+        draft = gen.llm.complete(*job.prompt())
     except LLMError as exc:
         return job.fallback(exc)
     return job.finish(draft)
 
 
 def stream_answer(
-    assistant: Assistant,
+    gen: Generator,
     question: str,
     contexts: Sequence[Context],
     documents: dict[str, Document],
@@ -191,12 +188,12 @@ def stream_answer(
 ) -> Iterator[str | Answer]:
     """Text pieces of the draft as the model writes them, then the verified Answer (last)."""
     if not contexts:
-        yield refusal(question, contexts, assistant.settings.llm_name(), "no passage was retrieved")
+        yield refusal(question, contexts, gen.settings.llm_name(), "no passage was retrieved")
         return
-    job = Job(assistant, question, contexts, documents, idf, extractive)
+    job = Job(gen, question, contexts, documents, idf, extractive)
     pieces: list[str] = []
     try:
-        for piece in generator(assistant).llm.stream(*job.prompt()):
+        for piece in gen.llm.stream(*job.prompt()):
             pieces.append(piece)
             yield piece
     except LLMError as exc:

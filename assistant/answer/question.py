@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from assistant.lexical import STOPWORDS, terms
+from assistant.text.lexical import STOPWORDS, terms
 
 # Spelling variants and short forms common in South-Asian CT writing (extend as corpora grow).
 KNOWN_ALIASES: tuple[tuple[str, ...], ...] = (

@@ -33,8 +33,8 @@ from pathlib import Path
 
 import numpy as np
 
-from assistant.catalog import Catalog
-from assistant.lexical import terms
+from assistant.store.catalog import Catalog
+from assistant.text.lexical import terms
 
 log = logging.getLogger(__name__)
 

@@ -6,11 +6,11 @@ Write protocol, per batch of documents (crash-safe at every step):
   3. replace the documents, chunks, lexical rows and sentence vectors in one SQLite transaction;
   4. delete the vectors of chunks no longer in the catalog;
   5. mark the store clean at the end of the run, and write the BM25 snapshot of the new
-     catalog generation (`assistant.bm25`; derived data, rebuilt if missing).
+     catalog generation (`assistant.store.bm25`; derived data, rebuilt if missing).
 A run killed anywhere leaves the catalog either old or new for each document; vectors the
 catalog does not know are ignored by retrieval and deleted by `reconcile()` at the start of
 the next write, which also restores any catalog chunk's missing vector (composed from the
-sentence vectors the catalog holds; see `assistant.sentvec`).
+sentence vectors the catalog holds; see `assistant.store.sentvec`).
 """
 
 from __future__ import annotations
@@ -21,14 +21,14 @@ from pathlib import Path
 
 import numpy as np
 
-from assistant.bm25 import LexicalIndex
-from assistant.catalog import Catalog
+from assistant.store.bm25 import LexicalIndex
+from assistant.store.catalog import Catalog
 from assistant.config import Settings
-from assistant.embed import Embedder
+from assistant.encode.embed import Embedder
 from assistant.errors import ConfigError, StoreNotFoundError
-from assistant.sentvec import embed_documents
+from assistant.store.sentvec import embed_documents
 from assistant.types import Chunk, Document
-from assistant.vectors import VectorIndex
+from assistant.store.vectors import VectorIndex
 
 log = logging.getLogger(__name__)
 
@@ -121,7 +121,7 @@ class Store:
 
     def write_documents(self, items: Sequence[tuple[Document, list[Chunk], str]]) -> int:
         """Store documents with their chunks; embeds only sentences not already stored (see
-        `assistant.sentvec`) and upserts the composed vectors of new chunks. Returns #chunks embedded."""
+        `assistant.store.sentvec`) and upserts the composed vectors of new chunks. Returns #chunks embedded."""
         old_ids: set[str] = set()
         for doc, _, _ in items:
             old_ids |= self.catalog.chunk_ids(doc.doc_id)

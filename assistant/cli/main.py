@@ -14,42 +14,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from assistant.cli.common import UsageError, add_llm_flags, add_store_flags, emit, filters_from, format_answer, settings_from
+
 PROG = "ct-assistant"
-
-
-def settings_from(args: argparse.Namespace) -> Any:
-    """Settings from the environment, overridden by --store and other common flags."""
-    from assistant.config import Settings
-
-    overrides: dict[str, Any] = {}
-    if getattr(args, "store", None):
-        overrides["store"] = Path(args.store).expanduser()
-    for flag in ("chroma_host", "chroma_port", "llm_backend", "llm_base_url", "llm_model", "llm_gguf_path"):
-        value = getattr(args, flag, None)
-        if value is not None:
-            overrides[flag] = value
-    if getattr(args, "strict", False):
-        overrides["strict"] = True
-    return Settings(**overrides)
-
-
-def add_store_flags(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--store", help="store directory (default: $CT_ASSISTANT_STORE or ~/.local/share/ct-assistant/store)")
-    p.add_argument("--chroma-host", dest="chroma_host", help="use a Chroma server instead of the local store")
-    p.add_argument("--chroma-port", dest="chroma_port", type=int)
-
-
-def add_llm_flags(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--llm", dest="llm_backend", choices=["none", "openai", "llamacpp"], help="answer with an LLM (default: none = extractive)")
-    p.add_argument("--llm-base-url", dest="llm_base_url", help="OpenAI-compatible endpoint, e.g. http://127.0.0.1:8080/v1")
-    p.add_argument("--llm-model", dest="llm_model")
-    p.add_argument("--llm-gguf", dest="llm_gguf_path", help="GGUF file for --llm llamacpp")
-    p.add_argument("--strict", action="store_true", help="drop answer sentences the judge finds unsupported")
-
-
-def emit(obj: Any) -> None:
-    sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
-    sys.stdout.flush()
 
 
 # --- commands --------------------------------------------------------------------------
@@ -68,30 +35,6 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         for f in report.failed:
             print(f"failed: {f.path}: {f.error}", file=sys.stderr)
     return 1 if report.failed else 0
-
-
-def filters_from(args: argparse.Namespace) -> Any:
-    from assistant.types import Filters
-
-    return Filters(doc_ids=args.doc or [], sources=args.source or [], date_from=args.date_from, date_to=args.date_to)
-
-
-def format_answer(d: dict[str, Any]) -> str:
-    lines = [d["answer"]]
-    if d.get("standalone_question") and d["standalone_question"] != d["question"]:
-        lines.insert(0, f"(understood as: {d['standalone_question']})")
-    if d["refused"] and d.get("refusal_reason"):
-        lines.append(f"(reason: {d['refusal_reason']})")
-    for s in d.get("sentences", []):
-        if not s.get("supported", True):
-            lines.append(f"(unsupported by its sources: {s['text'][:80]}...)")
-    if d["citations"]:
-        lines.append("")
-        lines.append("Sources:")
-        for c in d["citations"]:
-            lines.append(f"[{c['n']}] {c['title']} ({c['doc_id']}, characters {c['start']}-{c['end']})")
-            lines.append(f"    \"{c['quote']}\"")
-    return "\n".join(lines)
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
@@ -127,10 +70,6 @@ def cmd_docs(args: argparse.Namespace) -> int:
     else:
         print(f"{doc.title}\n{doc.doc_id} | {doc.date or 'no date'} | {doc.source}\n\n{doc.text}")
     return 0
-
-
-class UsageError(Exception):
-    pass
 
 
 # --- parser ------------------------------------------------------------------------------
@@ -174,7 +113,7 @@ def _extensions() -> list[Callable[[Any], None]]:
     """Subcommands defined next to their code (chat, serve/feedback, eval, bench); each import is cheap."""
     import importlib
 
-    modules = ("assistant.cli_chat", "assistant.cli_serve", "evals.cli", "benchmarks.cli")
+    modules = ("assistant.cli.chat", "assistant.cli.serve", "evals.cli", "benchmarks.cli")
     return [importlib.import_module(m).register for m in modules]
 
 
@@ -188,6 +127,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     for noisy in ("sentence_transformers", "chromadb", "httpx", "transformers"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
+    # pypdf warns about every repaired cross-reference; a file it cannot read is reported once, by ingest
+    logging.getLogger("pypdf").setLevel(logging.ERROR if args.verbose < 2 else logging.DEBUG)
     from pydantic import ValidationError
 
     from assistant.errors import AssistantError

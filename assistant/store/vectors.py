@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from assistant.embed import Embedder
+from assistant.encode.embed import Embedder
 from assistant.errors import StoreUnavailableError
 
 log = logging.getLogger(__name__)

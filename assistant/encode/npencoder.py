@@ -1,7 +1,7 @@
 """MiniLM (BERT) sentence encoder in plain numpy, from the same safetensors weights.
 
 Used whenever the precision is fp32 and the torch model is not loaded: questions, and the
-sentences ingest embeds (`assistant.sentvec`), so neither `ask` nor `ingest` imports torch
+sentences ingest embeds (`assistant.store.sentvec`), so neither `ask` nor `ingest` imports torch
 or sentence-transformers (about 10 s of imports on a loaded 2-core machine). It computes the
 same function as the sentence-transformers pipeline (BERT -> mean pooling -> L2 normalise,
 truncation at `max_seq_length` word pieces); tests check it against the torch model to

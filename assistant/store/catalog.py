@@ -2,7 +2,7 @@
 
 SQLite is the source of truth. A document and its chunks and lexical rows change in one
 transaction, so the catalog is never half-updated. The vector index (Chroma) is kept in step
-by `assistant.store`, which only trusts vectors whose chunk ids the catalog holds.
+by `assistant.store.store`, which only trusts vectors whose chunk ids the catalog holds.
 Safe for several threads (one connection each) and several processes (WAL).
 """
 
@@ -15,9 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
-from assistant.lexical import terms
-from assistant.sentences import Span
-from assistant.sentvec import from_blob, to_blob
+from assistant.text.lexical import terms
+from assistant.text.sentences import Span
+from assistant.store.sentvec import from_blob, to_blob
 from assistant.types import Chunk, Document, DocumentInfo, Filters
 
 SCHEMA_VERSION = 1
@@ -93,7 +93,7 @@ class Catalog:
         self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
 
     def lexical_generation(self) -> int:
-        """Bumped by every transaction that changes chunks (see assistant.bm25)."""
+        """Bumped by every transaction that changes chunks (see assistant.store.bm25)."""
         return int(self.get_meta("lexical_generation") or 0)
 
     @staticmethod
@@ -222,7 +222,7 @@ class Catalog:
                     [(doc.doc_id, a, b, to_blob(v)) for (a, b), v in (sentences or {}).get(doc.doc_id, {}).items()],
                 )
 
-    # --- sentence vectors (assistant.sentvec) ------------------------------------
+    # --- sentence vectors (assistant.store.sentvec) ------------------------------------
     def sentence_vectors(self, doc_id: str, spans: Iterable[Span] | None = None) -> dict[Span, np.ndarray]:
         """Stored sentence vectors of a document: all, or those of the given spans that exist."""
         if spans is None:

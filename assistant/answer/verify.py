@@ -1,7 +1,7 @@
 """Verification of LLM answers: every sentence is checked against the passages it cites.
 
 Steps (`verify` then `to_answer`):
-1. The draft is split into sentences (`assistant.sentences.split_sentences`); `[1, 2]` and
+1. The draft is split into sentences (`assistant.text.sentences.split_sentences`); `[1, 2]` and
    `[Passage 1]` are normalised to `[1][2]` / `[1]`; a marker that starts a sentence belongs to
    the previous one ("... approved. [2]").
 2. Markers to passages that were not given (`[n]` with n > number of passages) are dropped.
@@ -25,9 +25,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
-from assistant.cite import MARKER, citation
-from assistant.lexical import terms
-from assistant.sentences import split_sentences
+from assistant.answer.cite import MARKER, citation
+from assistant.text.lexical import terms
+from assistant.text.sentences import split_sentences
 from assistant.types import CANNOT_ANSWER, Answer, AnswerSentence, Citation, Context, Document
 
 log = logging.getLogger(__name__)
@@ -51,7 +51,7 @@ _STOP_PAYLOADS = {"the", "a", "an", "to", "that", "this", "with", "only", "just"
 
 @runtime_checkable
 class SupportJudge(Protocol):
-    """Same interface as `assistant.ground.OfflineJudge` and `assistant.judge_llm.LLMJudge`."""
+    """Same interface as `assistant.answer.ground.OfflineJudge` and `assistant.answer.judge_llm.LLMJudge`."""
 
     name: str
     threshold: float

@@ -11,7 +11,7 @@ import logging
 from collections.abc import Sequence
 from typing import Literal
 
-from assistant.store import Store
+from assistant.store.store import Store
 from assistant.types import Context, Filters
 
 log = logging.getLogger(__name__)

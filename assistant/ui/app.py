@@ -3,7 +3,7 @@
 One shared `Assistant`; one `ChatSession` per browser session (held in `gr.State`), so users
 never see each other's history. Every answer sentence carries numbered citations; clicking a
 marker shows the quoted span highlighted inside its document. Feedback goes to a local SQLite
-file (`assistant.feedback`). Uploads are off unless `settings.allow_upload`.
+file (`assistant.ui.feedback`). Uploads are off unless `settings.allow_upload`.
 
 Network: binds 127.0.0.1 by default and refuses any other interface without authentication;
 Gradio analytics are off and the theme uses system fonts only (no CDN).
@@ -26,10 +26,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from assistant.errors import AssistantError, ReadError
-from assistant.feedback import FeedbackStore
+from assistant.ui.feedback import FeedbackStore
 from assistant.types import Answer, Filters
-from assistant.ui_guard import UPLOAD_TYPES, check_bind, load_auth, safe_upload_name, validate_upload
-from assistant.ui_render import (
+from assistant.ui.guard import UPLOAD_TYPES, check_bind, load_auth, safe_upload_name, validate_upload
+from assistant.ui.render import (
     CSS,
     JS,
     NO_PASSAGE,
@@ -303,6 +303,7 @@ def build_app(assistant: Assistant, settings: Settings | None = None) -> gr.Bloc
             with gr.Column(scale=3):
                 chatbot = gr.Chatbot(
                     label="Conversation",
+                    show_label=False,  # the floating label covered the first line of a scrolled chat
                     elem_id="ct-chat",
                     height=520,
                     latex_delimiters=[],
@@ -382,7 +383,7 @@ def serve(settings: Settings, assistant: Assistant | None = None, *, block: bool
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     from assistant.api import Assistant
     from assistant.errors import StoreNotFoundError
-    from assistant.store import store_exists
+    from assistant.store.store import store_exists
 
     if settings.chroma_host is None and not store_exists(settings.store):
         raise StoreNotFoundError(str(settings.store))

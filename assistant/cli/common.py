@@ -1,0 +1,74 @@
+"""Helpers every `ct-assistant` command group shares: settings from flags, common flags, JSON
+output, the text form of an answer, the usage error. Imported by `main`, `chat`, `serve` and
+the `evals`/`benchmarks` command groups; imports nothing of the CLI itself."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+
+class UsageError(Exception):
+    """A command line that parses but cannot run (printed as one line, exit 2)."""
+
+
+def settings_from(args: argparse.Namespace) -> Any:
+    """Settings from the environment, overridden by --store and other common flags."""
+    from assistant.config import Settings
+
+    overrides: dict[str, Any] = {}
+    if getattr(args, "store", None):
+        overrides["store"] = Path(args.store).expanduser()
+    for flag in ("chroma_host", "chroma_port", "llm_backend", "llm_base_url", "llm_model", "llm_gguf_path"):
+        value = getattr(args, flag, None)
+        if value is not None:
+            overrides[flag] = value
+    if getattr(args, "strict", False):
+        overrides["strict"] = True
+    return Settings(**overrides)
+
+
+def add_store_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--store", help="store directory (default: $CT_ASSISTANT_STORE or ~/.local/share/ct-assistant/store)")
+    p.add_argument("--chroma-host", dest="chroma_host", help="use a Chroma server instead of the local store")
+    p.add_argument("--chroma-port", dest="chroma_port", type=int)
+
+
+def add_llm_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--llm", dest="llm_backend", choices=["none", "openai", "llamacpp"], help="answer with an LLM (default: none = extractive)")
+    p.add_argument("--llm-base-url", dest="llm_base_url", help="OpenAI-compatible endpoint, e.g. http://127.0.0.1:8080/v1")
+    p.add_argument("--llm-model", dest="llm_model")
+    p.add_argument("--llm-gguf", dest="llm_gguf_path", help="GGUF file for --llm llamacpp")
+    p.add_argument("--strict", action="store_true", help="drop answer sentences the judge finds unsupported")
+
+
+def emit(obj: Any) -> None:
+    sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
+    sys.stdout.flush()
+
+
+def filters_from(args: argparse.Namespace) -> Any:
+    from assistant.types import Filters
+
+    return Filters(doc_ids=args.doc or [], sources=args.source or [], date_from=args.date_from, date_to=args.date_to)
+
+
+def format_answer(d: dict[str, Any]) -> str:
+    lines = [d["answer"]]
+    if d.get("standalone_question") and d["standalone_question"] != d["question"]:
+        lines.insert(0, f"(understood as: {d['standalone_question']})")
+    if d["refused"] and d.get("refusal_reason"):
+        lines.append(f"(reason: {d['refusal_reason']})")
+    for s in d.get("sentences", []):
+        if not s.get("supported", True):
+            lines.append(f"(unsupported by its sources: {s['text'][:80]}...)")
+    if d["citations"]:
+        lines.append("")
+        lines.append("Sources:")
+        for c in d["citations"]:
+            lines.append(f"[{c['n']}] {c['title']} ({c['doc_id']}, characters {c['start']}-{c['end']})")
+            lines.append(f"    \"{c['quote']}\"")
+    return "\n".join(lines)
