@@ -107,13 +107,7 @@ class Assistant:
         contexts = self._retriever().retrieve(q, top_k or self.settings.top_k, f)
         t1 = time.perf_counter()
         answer = self._answer(q, contexts)
-        t2 = time.perf_counter()
-        answer.question = question
-        answer.standalone_question = standalone if standalone and standalone != question else None
-        answer.timings_ms.retrieve = (t1 - t0) * 1000
-        answer.timings_ms.generate = (t2 - t1) * 1000
-        answer.timings_ms.total = (t2 - t0) * 1000
-        return answer
+        return _stamp(answer, question, standalone, t0, t1, time.perf_counter())
 
     def prepare(self, question: str, contexts: Sequence[Context]) -> tuple[dict[str, Document], dict[str, float], ExtractiveAnswerer]:
         """What answering needs besides the contexts: their documents, the question's IDF weights, the answerer."""
@@ -168,13 +162,7 @@ class Assistant:
             else:
                 yield item
         assert final is not None
-        t2 = time.perf_counter()
-        final.question = question
-        final.standalone_question = standalone if standalone and standalone != question else None
-        final.timings_ms.retrieve = (t1 - t0) * 1000
-        final.timings_ms.generate = (t2 - t1) * 1000
-        final.timings_ms.total = (t2 - t0) * 1000
-        yield final
+        yield _stamp(final, question, standalone, t0, t1, time.perf_counter())
 
     def chat(self) -> ChatSession:
         from assistant.chat import ChatSession
@@ -184,6 +172,16 @@ class Assistant:
     def close(self) -> None:
         if self._store is not None:
             self._store.close()
+
+
+def _stamp(answer: Answer, question: str, standalone: str | None, t0: float, t1: float, t2: float) -> Answer:
+    """The question as asked (and its rewrite), and the time spent retrieving (t0-t1) and answering (t1-t2)."""
+    answer.question = question
+    answer.standalone_question = standalone if standalone and standalone != question else None
+    answer.timings_ms.retrieve = (t1 - t0) * 1000
+    answer.timings_ms.generate = (t2 - t1) * 1000
+    answer.timings_ms.total = (t2 - t0) * 1000
+    return answer
 
 
 def _pieces(answer: Answer) -> list[str]:
