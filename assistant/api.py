@@ -201,6 +201,12 @@ class Assistant:
 
         return AssistantChatEngine(self, top_k=top_k, filters=filters)
 
+    def as_embed_model(self) -> Any:
+        """The embedding model as a `llama_index.core.embeddings.BaseEmbedding` (e.g. for an `EmbeddingSingleSelector`)."""
+        from assistant.llamaindex.embedding import AssistantEmbedding
+
+        return AssistantEmbedding(self.embedder)
+
     def close(self) -> None:
         if self._store is not None:
             self._store.close()
