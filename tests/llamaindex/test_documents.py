@@ -14,7 +14,7 @@ from llama_index.core import SimpleDirectoryReader
 from assistant.errors import ReadError
 from assistant.types import Document
 from ingest.read import normalize
-from tests.conftest import CORPUS, ROOT
+from tests.conftest import CORPUS, ROOT, run_cli
 
 
 def test_a_readers_documents_are_ingested_and_cited(make_assistant) -> None:  # type: ignore[no-untyped-def]
@@ -86,3 +86,12 @@ def test_extractive_ask_never_imports_llama_index(corpus_store) -> None:  # type
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=300, env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip() == "[]"
+
+
+def test_cli_ask_never_imports_llama_index(corpus_store) -> None:  # type: ignore[no-untyped-def]
+    """`ct-assistant ask` (extractive) with Python's import log on: no llama_index module loads."""
+    r = run_cli("ask", "What is NIFTAC?", "--store", str(corpus_store), "--json", env={"PYTHONPROFILEIMPORTTIME": "1", "CT_ASSISTANT_LLM_BACKEND": "none"})
+    assert r.returncode == 0, r.stderr[-2000:]
+    imported = [line.rsplit("|", 1)[-1].strip() for line in r.stderr.splitlines() if line.startswith("import time:")]
+    assert "assistant.api" in imported and "assistant.answer.extract" in imported  # the log is real
+    assert [m for m in imported if m.startswith("llama_index") or m.startswith("assistant.llamaindex")] == []
