@@ -9,7 +9,7 @@ import pytest
 from llama_index.core.base.response.schema import Response
 from llama_index.core.chat_engine.types import AgentChatResponse
 from llama_index.core.query_engine import RouterQueryEngine
-from llama_index.core.selectors import EmbeddingSingleSelector, LLMSingleSelector
+from llama_index.core.selectors import EmbeddingSingleSelector
 from llama_index.core.tools import QueryEngineTool
 
 from assistant.answer.llm import build_llm
@@ -67,18 +67,3 @@ def test_router_with_embedding_selector(llm_assistant) -> None:  # type: ignore[
         assert resp.metadata["selector_result"].ind == (0 if doc_id == DOC_CTD else 1)
         if not resp.metadata["refused"]:
             assert_cited(llm_assistant, resp, doc_id)
-
-
-@pytest.mark.llm
-def test_router_with_llm_selector(llm_assistant) -> None:  # type: ignore[no-untyped-def]
-    """LlamaIndex's default set-up: an LLM (SmolLM2 here) picks the tool from the descriptions."""
-    llm = build_llm(llm_assistant.settings)
-    router = RouterQueryEngine(selector=LLMSingleSelector.from_defaults(llm=llm), query_engine_tools=tools(llm_assistant), llm=llm)
-    resp = router.query("What is NIFTAC?")
-    assert isinstance(resp, Response) and resp.metadata is not None
-    chosen = resp.metadata["selector_result"].ind
-    assert chosen in (0, 1)  # a 135M model may pick either; whichever it picks answers from its document
-    doc_id = (DOC_CTD, DOC_NIFTAC)[chosen]
-    assert resp.response == CANNOT_ANSWER if resp.metadata["refused"] else resp.source_nodes
-    if not resp.metadata["refused"]:
-        assert_cited(llm_assistant, resp, doc_id)
