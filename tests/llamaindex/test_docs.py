@@ -60,3 +60,18 @@ def test_llm_snippets_run(namespace: dict, smollm_server: str) -> None:  # type:
     assert r.metadata["selector_result"].ind == 1  # the NIFTAC tool, chosen by embedding the descriptions
     for n in r.source_nodes:
         assert namespace["a_llm"].document(n.node.ref_doc_id).text[n.node.start_char_idx : n.node.end_char_idx] == n.node.text
+
+
+def test_readme_llamaindex_example_runs(namespace: dict) -> None:  # type: ignore[type-arg]
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = text[text.index("### LlamaIndex") :]
+    code = re.search(r"```python\n(.*?)```", section, re.S)
+    assert code
+    ns: dict = {}  # type: ignore[type-arg]
+    exec(code.group(1).replace('"data/store"', repr(namespace["STORE"])), ns)
+    assert not ns["response"].metadata["refused"]
+    node = ns["response"].source_nodes[0].node
+    assert ns["a"].document(node.ref_doc_id).text[node.start_char_idx : node.end_char_idx] == node.text
+    assert ns["chat"].chat_history[-2].content == "Where was it approved?"
+    ns["a"].close()
+
