@@ -76,6 +76,9 @@ def to_filters(filters: Filters | MetadataFilters | dict[str, Any] | None) -> Fi
     if filters is None or isinstance(filters, Filters):
         return filters
     if isinstance(filters, dict):
+        unknown = sorted(set(filters) - set(Filters.model_fields))
+        if unknown:
+            raise InvalidFilterError(f"filters.{unknown[0]}", filters[unknown[0]], f"unknown field; want {sorted(Filters.model_fields)}")
         try:
             return Filters(**filters)
         except Exception as exc:  # pydantic's ValidationError, unknown field names

@@ -57,6 +57,8 @@ def test_retriever_modes_and_filters(corpus_assistant) -> None:  # type: ignore[
         assert nodes and {n.node.ref_doc_id for n in nodes} == {DOC_NIFTAC}
     with pytest.raises(InvalidFilterError):
         corpus_assistant.as_retriever(filters=MetadataFilters(filters=[MetadataFilter(key="author", value="x")]))
+    with pytest.raises(InvalidFilterError, match="filters.doc_id="):
+        corpus_assistant.as_query_engine(filters={"doc_id": DOC_NIFTAC})  # a typo is not silently ignored
     with pytest.raises(UnknownDocumentError):
         corpus_assistant.as_retriever(filters=Filters(doc_ids=["nope"])).retrieve(q)
 
