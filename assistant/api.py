@@ -212,11 +212,13 @@ class Assistant:
             self._store.close()
 
 
-def _our_documents(docs: Iterable[Any]) -> Iterator[Document]:
-    """Our Documents as they are; LlamaIndex ones converted (text normalised, content hash set)."""
+def _our_documents(docs: Iterable[Any]) -> list[Document]:
+    """Our Documents as they are; LlamaIndex ones converted (text normalised, content hash set).
+    All are checked before anything is written: a bad one fails the call with the store untouched."""
+    out = []
     for d in docs:
         if isinstance(d, Document):
-            yield d
+            out.append(d)
         elif type(d).__module__.split(".")[0] == "llama_index":  # judged without importing llama_index
             from assistant.llamaindex.documents import from_llamaindex
             from ingest.pipeline import content_hash
@@ -224,9 +226,10 @@ def _our_documents(docs: Iterable[Any]) -> Iterator[Document]:
 
             doc = from_llamaindex(d)
             text = normalize(doc.text)
-            yield doc.model_copy(update={"text": text, "content_hash": content_hash(text, doc.title, doc.date)})
+            out.append(doc.model_copy(update={"text": text, "content_hash": content_hash(text, doc.title, doc.date)}))
         else:
             raise ReadError(repr(d)[:60], f"not a Document: {type(d).__module__}.{type(d).__qualname__}")
+    return out
 
 
 def _pieces(answer: Answer) -> list[str]:

@@ -69,8 +69,9 @@ def test_metadata_is_mapped_and_pages_are_their_own_documents(make_assistant) ->
 def test_bad_documents_are_named_and_leave_the_store_alone(make_assistant, doc, message: str) -> None:  # type: ignore[no-untyped-def]
     a = make_assistant()
     a.ingest_documents([Document(doc_id="ok", source="ok:1", title="OK", text="NACTA was set up in 2009.", content_hash="h")])
+    good = LIDocument(text="NIFTAC was approved in May.", metadata={"file_path": "/x/good.txt"})
     with pytest.raises(ReadError, match=message.replace("(", r"\(").replace(")", r"\)")):
-        a.ingest_documents([doc])
+        a.ingest_documents([good, doc])  # checked before anything is written
     assert [i.doc_id for i in a.documents()] == ["ok"]
 
 
