@@ -100,7 +100,10 @@ class AssistantChatEngine(BaseChatEngine):
         self._use_history(chat_history)
         answer = self.session.send(message, filters=self.filters, top_k=self.top_k)
         return AgentChatResponse(
-            response=answer.answer, sources=[_tool_output(message, answer)], source_nodes=source_nodes(answer), metadata=answer.to_dict()
+            response=answer.answer,
+            sources=[_tool_output(message, answer)],
+            source_nodes=source_nodes(answer),
+            metadata=answer.to_dict(),
         )
 
     def stream_chat(self, message: str, chat_history: list[ChatMessage] | None = None) -> AnswerChatStream:
@@ -111,7 +114,9 @@ class AssistantChatEngine(BaseChatEngine):
         stream.chat_stream = self._deltas(message, stream, first, events)
         return stream
 
-    def _deltas(self, message: str, stream: AnswerChatStream, first: StreamEvent, events: Iterator[StreamEvent]) -> Iterator[ChatResponse]:
+    def _deltas(
+        self, message: str, stream: AnswerChatStream, first: StreamEvent, events: Iterator[StreamEvent]
+    ) -> Iterator[ChatResponse]:
         text = ""
         for ev in _chain(first, events):
             if ev.kind == "delta":

@@ -78,7 +78,9 @@ def to_filters(filters: Filters | MetadataFilters | dict[str, Any] | None) -> Fi
     if isinstance(filters, dict):
         unknown = sorted(set(filters) - set(Filters.model_fields))
         if unknown:
-            raise InvalidFilterError(f"filters.{unknown[0]}", filters[unknown[0]], f"unknown field; want {sorted(Filters.model_fields)}")
+            raise InvalidFilterError(
+                f"filters.{unknown[0]}", filters[unknown[0]], f"unknown field; want {sorted(Filters.model_fields)}"
+            )
         try:
             return Filters(**filters)
         except Exception as exc:  # pydantic's ValidationError, unknown field names
@@ -102,7 +104,9 @@ def to_filters(filters: Filters | MetadataFilters | dict[str, Any] | None) -> Fi
         elif key == "date" and op == FilterOperator.LTE and len(values) == 1:
             out["date_to"] = _iso(values[0])
         else:
-            raise InvalidFilterError(f"filters.{key}", f"{op.value} {value!r}", "supported: doc_id/source ==, in; date >=, <=, ==")
+            raise InvalidFilterError(
+                f"filters.{key}", f"{op.value} {value!r}", "supported: doc_id/source ==, in; date >=, <=, =="
+            )
     return Filters(**out)
 
 

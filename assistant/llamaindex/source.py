@@ -17,9 +17,13 @@ class AssistantLike(Protocol):
 
     settings: Settings
 
-    def retrieve(self, question: str, top_k: int | None = None, filters: Filters | None = None, mode: Any = "hybrid") -> list[Context]: ...
+    def retrieve(
+        self, question: str, top_k: int | None = None, filters: Filters | None = None, mode: Any = "hybrid"
+    ) -> list[Context]: ...
 
-    def ask(self, question: str, top_k: int | None = None, filters: Filters | None = None, *, standalone: str | None = None) -> Answer: ...
+    def ask(
+        self, question: str, top_k: int | None = None, filters: Filters | None = None, *, standalone: str | None = None
+    ) -> Answer: ...
 
     def ask_stream(
         self, question: str, top_k: int | None = None, filters: Filters | None = None, *, standalone: str | None = None

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-
 from llama_index.core.base.response.schema import Response
 from llama_index.core.chat_engine.types import AgentChatResponse
 from llama_index.core.query_engine import RouterQueryEngine
@@ -17,16 +16,22 @@ from assistant.types import CANNOT_ANSWER, Filters
 from tests.conftest import DOC_CTD, DOC_NIFTAC
 
 CTD_DESCRIPTION = "Provincial counter-terrorism departments (CTDs): their funding, training, intelligence skills and performance."
-NIFTAC_DESCRIPTION = "NIFTAC, the national intelligence fusion and threat assessment centre within NACTA, and civilian counter-terrorism."
+NIFTAC_DESCRIPTION = (
+    "NIFTAC, the national intelligence fusion and threat assessment centre within NACTA, and civilian counter-terrorism."
+)
 
 
 def tools(assistant) -> list[QueryEngineTool]:  # type: ignore[no-untyped-def]
     return [
         QueryEngineTool.from_defaults(
-            query_engine=assistant.as_query_engine(filters=Filters(doc_ids=[DOC_CTD])), name="ctd_editorial", description=CTD_DESCRIPTION
+            query_engine=assistant.as_query_engine(filters=Filters(doc_ids=[DOC_CTD])),
+            name="ctd_editorial",
+            description=CTD_DESCRIPTION,
         ),
         QueryEngineTool.from_defaults(
-            query_engine=assistant.as_query_engine(filters=Filters(doc_ids=[DOC_NIFTAC])), name="niftac_editorial", description=NIFTAC_DESCRIPTION
+            query_engine=assistant.as_query_engine(filters=Filters(doc_ids=[DOC_NIFTAC])),
+            name="niftac_editorial",
+            description=NIFTAC_DESCRIPTION,
         ),
     ]
 
@@ -61,7 +66,10 @@ def test_router_with_embedding_selector(llm_assistant) -> None:  # type: ignore[
         query_engine_tools=tools(llm_assistant),
         llm=build_llm(llm_assistant.settings),
     )
-    for question, doc_id in (("Why do the counter-terrorism departments lack funding?", DOC_CTD), ("What is NIFTAC?", DOC_NIFTAC)):
+    for question, doc_id in (
+        ("Why do the counter-terrorism departments lack funding?", DOC_CTD),
+        ("What is NIFTAC?", DOC_NIFTAC),
+    ):
         resp = router.query(question)
         assert isinstance(resp, Response) and resp.metadata is not None
         assert resp.metadata["selector_result"].ind == (0 if doc_id == DOC_CTD else 1)

@@ -12,7 +12,7 @@ import pytest
 from tests.conftest import CORPUS, ROOT
 
 PAGE = ROOT / "docs" / "llamaindex.md"
-BLOCK = re.compile(r"^```python( llm)?\n(.*?)^```$", re.M | re.S)
+BLOCK = re.compile(r"^```python( llm)?\n(.*?)^```$", re.MULTILINE | re.DOTALL)
 
 
 def blocks(llm: bool) -> list[str]:
@@ -39,7 +39,7 @@ def test_the_page_has_snippets() -> None:
 
 def test_snippets_run(namespace: dict, capsys: pytest.CaptureFixture[str]) -> None:  # type: ignore[type-arg]
     for code in blocks(llm=False):
-        exec(compile(code, str(PAGE), "exec"), namespace)
+        exec(compile(code, str(PAGE), "exec"), namespace)  # noqa: S102  (the page's own snippets)
     out = capsys.readouterr().out
     assert "[1]" in out and "The documents don't say" in out
     assert namespace["reply"].metadata["standalone_question"] == "Where was NIFTAC approved?"
@@ -52,10 +52,10 @@ def test_snippets_run(namespace: dict, capsys: pytest.CaptureFixture[str]) -> No
 def test_llm_snippets_run(namespace: dict, smollm_server: str) -> None:  # type: ignore[type-arg]
     if "niftac" not in namespace:
         for code in blocks(llm=False):
-            exec(compile(code, str(PAGE), "exec"), namespace)
+            exec(compile(code, str(PAGE), "exec"), namespace)  # noqa: S102  (the page's own snippets)
     namespace["LLM_URL"] = smollm_server
     for code in blocks(llm=True):
-        exec(compile(code, str(PAGE), "exec"), namespace)
+        exec(compile(code, str(PAGE), "exec"), namespace)  # noqa: S102  (the page's own snippets)
     r = namespace["r"]
     assert r.metadata["selector_result"].ind == 1  # the NIFTAC tool, chosen by embedding the descriptions
     for n in r.source_nodes:
@@ -65,13 +65,12 @@ def test_llm_snippets_run(namespace: dict, smollm_server: str) -> None:  # type:
 def test_readme_llamaindex_example_runs(namespace: dict) -> None:  # type: ignore[type-arg]
     text = (ROOT / "README.md").read_text(encoding="utf-8")
     section = text[text.index("### LlamaIndex") :]
-    code = re.search(r"```python\n(.*?)```", section, re.S)
+    code = re.search(r"```python\n(.*?)```", section, re.DOTALL)
     assert code
     ns: dict = {}  # type: ignore[type-arg]
-    exec(code.group(1).replace('"data/store"', repr(namespace["STORE"])), ns)
+    exec(code.group(1).replace('"data/store"', repr(namespace["STORE"])), ns)  # noqa: S102  (the page's own snippets)
     assert not ns["response"].metadata["refused"]
     node = ns["response"].source_nodes[0].node
     assert ns["a"].document(node.ref_doc_id).text[node.start_char_idx : node.end_char_idx] == node.text
     assert ns["chat"].chat_history[-2].content == "Where was it approved?"
     ns["a"].close()
-

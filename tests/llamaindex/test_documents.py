@@ -42,14 +42,39 @@ def test_metadata_is_mapped_and_pages_are_their_own_documents(make_assistant) ->
     half = len(text) // 2
     cut = text.index(". ", half) + 1
     pages = [
-        LIDocument(text=text[:cut], metadata={"file_path": "/reports/niftac.pdf", "file_name": "niftac.pdf", "page_label": "1", "title": "NIFTAC editorial", "date": "2024-05-02"}),
-        LIDocument(text=text[cut:], metadata={"file_path": "/reports/niftac.pdf", "file_name": "niftac.pdf", "page_label": "2", "title": "NIFTAC editorial", "date": dt.date(2024, 5, 2)}),
+        LIDocument(
+            text=text[:cut],
+            metadata={
+                "file_path": "/reports/niftac.pdf",
+                "file_name": "niftac.pdf",
+                "page_label": "1",
+                "title": "NIFTAC editorial",
+                "date": "2024-05-02",
+            },
+        ),
+        LIDocument(
+            text=text[cut:],
+            metadata={
+                "file_path": "/reports/niftac.pdf",
+                "file_name": "niftac.pdf",
+                "page_label": "2",
+                "title": "NIFTAC editorial",
+                "date": dt.date(2024, 5, 2),
+            },
+        ),
         LIDocument(text="The committee met in Quetta on Tuesday.", id_="note-7"),
     ]
     a = make_assistant()
-    a.ingest_documents([*pages, Document(doc_id="ours", source="ours:1", title="Ours", text="NACTA was set up in 2009.", content_hash="x")])
+    a.ingest_documents(
+        [*pages, Document(doc_id="ours", source="ours:1", title="Ours", text="NACTA was set up in 2009.", content_hash="x")]
+    )
     infos = sorted(a.documents(), key=lambda i: i.source)
-    assert [i.source for i in infos] == ["/reports/niftac.pdf#page=1", "/reports/niftac.pdf#page=2", "llamaindex:note-7", "ours:1"]
+    assert [i.source for i in infos] == [
+        "/reports/niftac.pdf#page=1",
+        "/reports/niftac.pdf#page=2",
+        "llamaindex:note-7",
+        "ours:1",
+    ]
     assert [i.title for i in infos] == ["NIFTAC editorial (page 1)", "NIFTAC editorial (page 2)", "note-7", "Ours"]
     assert [i.date for i in infos] == ["2024-05-02", "2024-05-02", None, None]
     assert infos[0].doc_id.startswith("niftac-p1-") and infos[1].doc_id.startswith("niftac-p2-")
@@ -62,7 +87,10 @@ def test_metadata_is_mapped_and_pages_are_their_own_documents(make_assistant) ->
     ("doc", "message"),
     [
         (LIDocument(text="   ", metadata={"file_path": "/x/empty.txt"}), "/x/empty.txt: LlamaIndex document has no text"),
-        (LIDocument(text="Some text.", metadata={"file_path": "/x/a.txt", "date": "May 2024"}), "/x/a.txt: metadata date 'May 2024' is not an ISO date"),
+        (
+            LIDocument(text="Some text.", metadata={"file_path": "/x/a.txt", "date": "May 2024"}),
+            "/x/a.txt: metadata date 'May 2024' is not an ISO date",
+        ),
         ({"text": "a dict"}, "not a Document: builtins.dict"),
     ],
 )
@@ -84,15 +112,30 @@ def test_extractive_ask_never_imports_llama_index(corpus_store) -> None:  # type
         "a.retrieve('What is NIFTAC?')\n"
         "print(sorted(m for m in sys.modules if m.startswith('llama_index')))\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=300, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=ROOT,
+        timeout=300,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip() == "[]"
 
 
 def test_cli_ask_never_imports_llama_index(corpus_store) -> None:  # type: ignore[no-untyped-def]
     """`ct-assistant ask` (extractive) with Python's import log on: no llama_index module loads."""
-    r = run_cli("ask", "What is NIFTAC?", "--store", str(corpus_store), "--json", env={"PYTHONPROFILEIMPORTTIME": "1", "CT_ASSISTANT_LLM_BACKEND": "none"})
+    r = run_cli(
+        "ask",
+        "What is NIFTAC?",
+        "--store",
+        str(corpus_store),
+        "--json",
+        env={"PYTHONPROFILEIMPORTTIME": "1", "CT_ASSISTANT_LLM_BACKEND": "none"},
+    )
     assert r.returncode == 0, r.stderr[-2000:]
     imported = [line.rsplit("|", 1)[-1].strip() for line in r.stderr.splitlines() if line.startswith("import time:")]
     assert "assistant.api" in imported and "assistant.answer.extract" in imported  # the log is real
-    assert [m for m in imported if m.startswith("llama_index") or m.startswith("assistant.llamaindex")] == []
+    assert [m for m in imported if m.startswith(("llama_index", "assistant.llamaindex"))] == []

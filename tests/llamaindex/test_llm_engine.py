@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import re
 
-from llama_index.core.base.response.schema import Response, StreamingResponse
-
 import pytest
+from llama_index.core.base.response.schema import Response, StreamingResponse
 
 from tests.conftest import SMOLLM_ALIAS
 
