@@ -2,7 +2,8 @@
 
 - a retrieved `Context` -> `NodeWithScore(TextNode)`: `id_` = chunk_id, `text` = the chunk text,
   `start_char_idx`/`end_char_idx` = its span in the stored document text, metadata `doc_id`,
-  `source`, `title`, `date`, and a SOURCE relationship to `doc_id` (so `ref_doc_id == doc_id`);
+  `source`, `title`, `date` (and `page` when our types carry one: read with `getattr`, so paged
+  documents need no change here), and a SOURCE relationship to `doc_id` (so `ref_doc_id == doc_id`);
 - a `Citation` -> the same kind of node over the cited span: `text` = the exact quote,
   `start_char_idx`/`end_char_idx` = its span, metadata also `chunk_id` and `citation` (its n);
 - an `Answer` -> `Response`: our answer text with its `[n]` markers, source node `i` is citation
@@ -22,7 +23,7 @@ from assistant.errors import InvalidFilterError
 from assistant.types import Answer, Citation, Context, Filters
 
 #: metadata a node carries but that is not part of the text an LLM or embedder should see
-_HIDDEN = ["doc_id", "source", "chunk_id", "citation", "date"]
+_HIDDEN = ["doc_id", "source", "chunk_id", "citation", "date", "page"]
 
 
 def _node(node_id: str, text: str, start: int, end: int, metadata: dict[str, Any]) -> TextNode:
@@ -40,6 +41,8 @@ def _node(node_id: str, text: str, start: int, end: int, metadata: dict[str, Any
 
 def context_node(ctx: Context) -> NodeWithScore:
     meta = {"doc_id": ctx.doc_id, "source": ctx.source, "title": ctx.title, "date": ctx.date}
+    if getattr(ctx, "page", None) is not None:  # paged documents (PDF): the chunk's page, once contexts carry it
+        meta["page"] = ctx.page  # type: ignore[attr-defined]
     return NodeWithScore(node=_node(ctx.chunk_id, ctx.text, ctx.start, ctx.end, meta), score=ctx.score)
 
 
@@ -53,6 +56,11 @@ def citation_node(c: Citation, contexts: dict[str, Context]) -> NodeWithScore:
         "chunk_id": c.chunk_id,
         "citation": c.n,
     }
+    page = getattr(c, "page", None)
+    if page is None:
+        page = getattr(ctx, "page", None)
+    if page is not None:
+        meta["page"] = page
     node_id = f"{c.chunk_id}:{c.start}-{c.end}"
     return NodeWithScore(node=_node(node_id, c.quote, c.start, c.end, meta), score=ctx.score if ctx else None)
 
