@@ -46,3 +46,13 @@ def test_streaming_query_engine_ends_with_the_verified_answer(llm_assistant) -> 
     assert draft.strip()
     final = stream.get_response()  # the verified answer (markers renumbered, unsupported sentences flagged)
     check_llm_response(llm_assistant, final)
+
+
+def test_chat_engine_follow_up_with_the_llm(llm_assistant) -> None:  # type: ignore[no-untyped-def]
+    engine = llm_assistant.as_chat_engine()
+    engine.chat("What is NIFTAC?")
+    reply = engine.chat("Where was it approved?")
+    standalone = reply.metadata["standalone_question"]
+    assert "NIFTAC" in standalone and "approved" in standalone  # the LLM's rewrite, or the rule's when it was rejected
+    check_llm_response(llm_assistant, reply.sources[0].raw_output)
+    assert [n.node.node_id for n in reply.source_nodes] == [n.node.node_id for n in reply.sources[0].raw_output.source_nodes]
