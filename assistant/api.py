@@ -212,6 +212,22 @@ class Assistant:
             self._store.close()
 
 
+def _pieces(answer: Answer) -> list[str]:
+    if answer.refused or not answer.sentences:
+        return [answer.answer]
+    return [s.text + (" " + "".join(f"[{n}]" for n in s.citations) if s.citations else "") for s in answer.sentences]
+
+
+def _is_iso_date(value: str) -> bool:
+    import datetime as dt
+
+    try:
+        dt.date.fromisoformat(value)
+    except ValueError:
+        return False
+    return len(value) == 10
+
+
 def _our_documents(docs: Iterable[Any]) -> list[Document]:
     """Our Documents as they are; LlamaIndex ones converted (text normalised, content hash set).
     All are checked before anything is written: a bad one fails the call with the store untouched."""
@@ -230,19 +246,3 @@ def _our_documents(docs: Iterable[Any]) -> list[Document]:
         else:
             raise ReadError(repr(d)[:60], f"not a Document: {type(d).__module__}.{type(d).__qualname__}")
     return out
-
-
-def _pieces(answer: Answer) -> list[str]:
-    if answer.refused or not answer.sentences:
-        return [answer.answer]
-    return [s.text + (" " + "".join(f"[{n}]" for n in s.citations) if s.citations else "") for s in answer.sentences]
-
-
-def _is_iso_date(value: str) -> bool:
-    import datetime as dt
-
-    try:
-        dt.date.fromisoformat(value)
-    except ValueError:
-        return False
-    return len(value) == 10
