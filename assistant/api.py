@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from assistant.config import Settings
 from assistant.encode.embed import Embedder
-from assistant.errors import EmptyQuestionError, InvalidFilterError, UnknownDocumentError
+from assistant.errors import EmptyQuestionError, InvalidFilterError, ReadError, UnknownDocumentError
 from assistant.answer.extract import ExtractiveAnswerer, idf_weights
 from assistant.text.lexical import terms
 from assistant.retrieve.hybrid import HybridRetriever, Mode
@@ -59,11 +59,12 @@ class Assistant:
 
         return Ingestor(self.store(create=True), show_progress=show_progress).ingest_paths([Path(p) for p in paths], prune=prune)
 
-    def ingest_documents(self, docs: Iterable[Document], show_progress: bool = False) -> IngestReport:
-        """Ingest documents that are already text (benchmarks, other pipelines)."""
+    def ingest_documents(self, docs: Iterable[Any], show_progress: bool = False) -> IngestReport:
+        """Ingest documents that are already text (benchmarks, other pipelines): our `Document`s or
+        `llama_index.core.Document`s (a LlamaIndex reader's output; see `assistant/llamaindex/documents.py`)."""
         from ingest.pipeline import Ingestor
 
-        return Ingestor(self.store(create=True), show_progress=show_progress).ingest_documents(docs)
+        return Ingestor(self.store(create=True), show_progress=show_progress).ingest_documents(_our_documents(docs))
 
     def document(self, doc_id: str) -> Document:
         doc = self.store().catalog.document(doc_id)
@@ -169,6 +170,31 @@ class Assistant:
 
         return ChatSession(self)
 
+    # --- LlamaIndex components (llama_index is imported only here, on request) ----------------------
+    def as_retriever(self, top_k: int | None = None, filters: Any = None, mode: Mode = "hybrid") -> Any:
+        """This store's retriever as a `llama_index.core.retrievers.BaseRetriever` (nodes = chunks)."""
+        from assistant.llamaindex.retriever import AssistantRetriever
+
+        return AssistantRetriever(self, top_k=top_k, filters=filters, mode=mode)
+
+    def as_query_engine(self, top_k: int | None = None, filters: Any = None, streaming: bool = False) -> Any:
+        """`ask` as a `llama_index.core.query_engine.BaseQueryEngine` (source nodes = the cited spans)."""
+        from assistant.llamaindex.query_engine import AssistantQueryEngine
+
+        return AssistantQueryEngine(self, top_k=top_k, filters=filters, streaming=streaming)
+
+    def as_chat_engine(self, top_k: int | None = None, filters: Any = None) -> Any:
+        """A new `chat()` session as a `llama_index.core.chat_engine.types.BaseChatEngine`."""
+        from assistant.llamaindex.chat_engine import AssistantChatEngine
+
+        return AssistantChatEngine(self, top_k=top_k, filters=filters)
+
+    def as_embed_model(self) -> Any:
+        """The embedding model as a `llama_index.core.embeddings.BaseEmbedding` (e.g. for an `EmbeddingSingleSelector`)."""
+        from assistant.llamaindex.embedding import AssistantEmbedding
+
+        return AssistantEmbedding(self.embedder)
+
     def close(self) -> None:
         if self._store is not None:
             self._store.close()
@@ -198,3 +224,23 @@ def _is_iso_date(value: str) -> bool:
     except ValueError:
         return False
     return len(value) == 10
+
+
+def _our_documents(docs: Iterable[Any]) -> list[Document]:
+    """Our Documents as they are; LlamaIndex ones converted (text normalised, content hash set).
+    All are checked before anything is written: a bad one fails the call with the store untouched."""
+    out = []
+    for d in docs:
+        if isinstance(d, Document):
+            out.append(d)
+        elif type(d).__module__.split(".")[0] == "llama_index":  # judged without importing llama_index
+            from assistant.llamaindex.documents import from_llamaindex
+            from ingest.pipeline import content_hash
+            from ingest.read import normalize
+
+            doc = from_llamaindex(d)
+            text = normalize(doc.text)
+            out.append(doc.model_copy(update={"text": text, "content_hash": content_hash(text, doc.title, doc.date)}))
+        else:
+            raise ReadError(repr(d)[:60], f"not a Document: {type(d).__module__}.{type(d).__qualname__}")
+    return out
