@@ -8,10 +8,13 @@ PDF/DOCX properties), and finally the file name.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import logging
+import os
 import re
+import stat
 import unicodedata
 import zipfile
 from collections.abc import Callable
@@ -22,7 +25,13 @@ from assistant.errors import ReadError
 log = logging.getLogger(__name__)
 
 MANIFEST = "metadata.json"
-MAX_BYTES = 200 * 1024 * 1024
+#: The largest file ingest accepts. Ingest embeds every sentence: on 2 CPU cores MiniLM embeds
+#: about 1 MB of prose text in LARGE_FILE_SECONDS_PER_MB seconds, so a 10 MB file costs ~10-15 min
+#: and a bigger one ties up ingest for hours (docs/reliability.md). Larger documents: split them.
+MAX_BYTES = 10 * 1024 * 1024
+#: Files at least this big get a progress line (stderr log) when reading and embedding starts.
+LARGE_FILE_BYTES = 1024 * 1024
+LARGE_FILE_SECONDS_PER_MB = 60
 
 _DATE_HEADER = re.compile(r"\A\s*date[:\s]\s*(\d{4}-\d{2}-\d{2})\b[ \t]*", re.I)
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -208,19 +217,7 @@ def read_file(path: Path, manifest: dict[str, dict[str, str]] | None = None) -> 
     suffix = path.suffix.lower()
     if suffix not in READERS:
         raise ReadError(str(path), f"unsupported file type {suffix or '(none)'!r} (supported: {', '.join(sorted(READERS))})")
-    try:
-        size = path.stat().st_size
-        if size > MAX_BYTES:
-            raise ReadError(str(path), f"file too large ({size} bytes > {MAX_BYTES})")
-        data = path.read_bytes()
-    except FileNotFoundError as exc:
-        raise ReadError(str(path), "no such file") from exc
-    except PermissionError as exc:
-        raise ReadError(str(path), "permission denied (unreadable path)") from exc
-    except IsADirectoryError as exc:
-        raise ReadError(str(path), "is a directory") from exc
-    except OSError as exc:
-        raise ReadError(str(path), f"cannot read: {exc.strerror or exc}") from exc
+    data = read_regular_file(path)
     if not data.strip():
         raise ReadError(str(path), "empty file")
     raw = READERS[suffix](path, data)
@@ -229,9 +226,96 @@ def read_file(path: Path, manifest: dict[str, dict[str, str]] | None = None) -> 
     if not text:
         raise ReadError(str(path), "empty: no text after normalisation")
     meta = (manifest if manifest is not None else load_manifest(path.parent)).get(path.name, {})
-    title = str(meta.get("title") or raw.title or title_from_name(path)).strip()
+    title = one_line(str(meta.get("title") or raw.title or title_from_name(path)))
     date = meta.get("date") or raw.date or date
     if date is not None and not _ISO_DATE.match(str(date)):
         log.warning("%s: ignoring date %r (want YYYY-MM-DD)", path, date)
         date = None
     return ParsedFile(path, text, title, date, hashlib.sha256(data).hexdigest())
+
+
+# --- file-system checks (discovery and reading) ----------------------------------------------
+def shown(path: str | Path) -> str:
+    """A path for one-line output: control characters (newline, tab, ESC, ...) escaped as in Python."""
+    return "".join(ch if ch >= " " and ch != "\x7f" else repr(ch)[1:-1] for ch in str(path))
+
+
+def not_regular(path: Path) -> str | None:
+    """Why `path` cannot be read as a document (None: it is, or leads by links to, a regular file).
+
+    Never opens the file: a FIFO or device is refused from its `stat`, a symlink loop or a link to
+    nothing from the error `stat` raises."""
+    try:
+        st = os.stat(path)  # follows links
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "symlink loop"
+        if exc.errno == errno.ENOENT:
+            return "broken symlink" if os.path.islink(path) else "no such file"
+        if exc.errno == errno.EACCES:
+            return "permission denied (unreadable path)"
+        return f"cannot stat: {exc.strerror or exc}"
+    except (ValueError, RuntimeError) as exc:  # NUL in the name; old Pythons' symlink loop
+        return f"cannot stat: {exc}"
+    return _kind_problem(st.st_mode)
+
+
+def _kind_problem(mode: int) -> str | None:
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISDIR(mode):
+        return "is a directory"
+    kind = "FIFO" if stat.S_ISFIFO(mode) else "socket" if stat.S_ISSOCK(mode) else "device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "special file"
+    return f"not a regular file ({kind})"
+
+
+def one_line(text: str) -> str:
+    """A title for one line: control characters (a newline in a file name) become single spaces."""
+    return " ".join(_CONTROL.sub(" ", text).split())
+
+
+def real_source(path: Path) -> str:
+    """The absolute path a document is stored under (links resolved; never raises on loops)."""
+    return os.path.realpath(path)
+
+
+def read_regular_file(path: Path, max_bytes: int | None = None) -> bytes:
+    """The bytes of a regular file, or ReadError. Opened non-blocking and checked with fstat
+    before any read, so a FIFO or device swapped in after discovery cannot hang or flood us."""
+    limit = MAX_BYTES if max_bytes is None else max_bytes
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
+    except FileNotFoundError as exc:
+        raise ReadError(str(path), "broken symlink" if os.path.islink(path) else "no such file") from exc
+    except PermissionError as exc:
+        raise ReadError(str(path), "permission denied (unreadable path)") from exc
+    except IsADirectoryError as exc:
+        raise ReadError(str(path), "is a directory") from exc
+    except OSError as exc:
+        reason = "symlink loop" if exc.errno == errno.ELOOP else f"cannot read: {exc.strerror or exc}"
+        raise ReadError(str(path), reason) from exc
+    except ValueError as exc:
+        raise ReadError(str(path), f"cannot read: {exc}") from exc
+    try:
+        st = os.fstat(fd)
+        problem = _kind_problem(st.st_mode)
+        if problem:
+            raise ReadError(str(path), problem)
+        if st.st_size > limit:
+            raise ReadError(
+                str(path), f"file too large ({st.st_size / 1024 / 1024:.1f} MB > {limit / 1024 / 1024:g} MB limit); split it into smaller files"
+            )
+        if st.st_size >= LARGE_FILE_BYTES:
+            log.warning("reading large file %s (%.1f MB): embedding takes about %d s per MB", shown(path), st.st_size / 1024 / 1024, LARGE_FILE_SECONDS_PER_MB)
+        os.set_blocking(fd, True)
+        with os.fdopen(fd, "rb", closefd=True) as fh:
+            fd = -1
+            data = fh.read(limit + 1)
+    except OSError as exc:
+        raise ReadError(str(path), f"cannot read: {exc.strerror or exc}") from exc
+    finally:
+        if fd >= 0:
+            os.close(fd)
+    if len(data) > limit:
+        raise ReadError(str(path), f"file too large (grew past the {limit / 1024 / 1024:g} MB limit while reading)")
+    return data

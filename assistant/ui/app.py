@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from assistant.errors import AssistantError, ReadError
+from assistant.errors import AssistantError, ConfigError, ReadError
 from assistant.ui.feedback import FeedbackStore
 from assistant.types import Answer, Filters
 from assistant.ui.guard import UPLOAD_TYPES, check_bind, load_auth, safe_upload_name, validate_upload
@@ -388,19 +388,24 @@ def serve(settings: Settings, assistant: Assistant | None = None, *, block: bool
     if settings.chroma_host is None and not store_exists(settings.store):
         raise StoreNotFoundError(str(settings.store))
     assistant = assistant or Assistant(settings)
+    assistant.documents()  # opens the catalog: a damaged or unreadable store fails here, in one line
     if warm:
         _warm_up(assistant)
     app = build_app(assistant, settings)
     app.queue(default_concurrency_limit=4)
     log.info("serving on http://%s:%d (auth: %s)", settings.host, settings.port, "on" if auth else "off")
-    app.launch(
-        server_name=settings.host,
-        server_port=settings.port,
-        auth=auth or None,
-        prevent_thread_lock=not block,
-        quiet=quiet,
-        **launch_options(settings),
-    )
+    try:
+        app.launch(
+            server_name=settings.host,
+            server_port=settings.port,
+            auth=auth or None,
+            prevent_thread_lock=not block,
+            quiet=quiet,
+            **launch_options(settings),
+        )
+    except OSError as exc:  # Gradio: "Cannot find empty port in range ..."; bind errors
+        app.close()
+        raise ConfigError("port", settings.port, f"cannot serve on {settings.host}:{settings.port}: {str(exc).splitlines()[0][:200]}") from exc
     return app
 
 
