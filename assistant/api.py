@@ -153,7 +153,7 @@ class Assistant:
         if self.settings.llm_backend == "none":
             from assistant.answer.verify import flag_injections
 
-            return flag_injections(extractive.answer(question, contexts, documents, idf))
+            return flag_injections(extractive.answer(question, contexts, documents, idf), strict=self.settings.strict)
         from assistant.answer.generate import generate_answer
 
         return generate_answer(self.generator(), question, contexts, documents, idf, extractive)

@@ -24,11 +24,12 @@ from assistant.errors import ReadError
 from assistant.store.store import Store
 from assistant.types import Chunk, Document, Failure, IngestReport
 from ingest.chunk import chunk_text
-from ingest.read import MANIFEST, ParsedFile, load_manifest, not_regular, read_file, real_source
+from ingest.read import MANIFEST, ParsedFile, load_manifest, not_regular, read_file, real_source, shown
 
 log = logging.getLogger(__name__)
 
 BATCH_CHUNKS = 256
+LARGE_DOC_CHUNKS = 500
 
 
 def slug(text: str) -> str:
@@ -198,6 +199,8 @@ class Ingestor:
                 else:
                     report.added += 1
                 chunks = self.chunk(doc)
+                if len(chunks) >= LARGE_DOC_CHUNKS:  # a progress line for long documents, also under --json
+                    log.warning("embedding %d chunks of %s", len(chunks), shown(doc.source))
                 batch.append((doc, chunks, fp))
                 pending += len(chunks)
                 if pending >= self.batch_chunks:

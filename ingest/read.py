@@ -25,13 +25,17 @@ from assistant.errors import ReadError
 log = logging.getLogger(__name__)
 
 MANIFEST = "metadata.json"
-#: The largest file ingest accepts. Ingest embeds every sentence: on 2 CPU cores MiniLM embeds
-#: about 1 MB of prose text in LARGE_FILE_SECONDS_PER_MB seconds, so a 10 MB file costs ~10-15 min
-#: and a bigger one ties up ingest for hours (docs/reliability.md). Larger documents: split them.
+#: The largest file ingest accepts. Ingest embeds every sentence: on this project's 2-core CI
+#: machine 1 MB of prose (1,552 chunks) took 112 s of CPU and 1.1 GB peak RSS (docs/reliability.md),
+#: so 10 MB of text is ~20 min of CPU; the 50 MB file the probe tried would take ~1.5 h and more
+#: memory. Text formats are limited to 10 MB, PDF/DOCX (mostly layout and images) to 50 MB, and
+#: any document to MAX_TEXT_CHARS of extracted text. Larger documents: split them.
 MAX_BYTES = 10 * 1024 * 1024
-#: Files at least this big get a progress line (stderr log) when reading and embedding starts.
+MAX_BINARY_BYTES = 50 * 1024 * 1024
+MAX_TEXT_CHARS = 10_000_000
+#: Files at least this big get a progress line (a log warning on stderr, also under --json).
 LARGE_FILE_BYTES = 1024 * 1024
-LARGE_FILE_SECONDS_PER_MB = 60
+CPU_SECONDS_PER_MB = 112
 
 _DATE_HEADER = re.compile(r"\A\s*date[:\s]\s*(\d{4}-\d{2}-\d{2})\b[ \t]*", re.I)
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -102,6 +106,7 @@ def _read_html(path: Path, data: bytes) -> RawDocument:
     soup = BeautifulSoup(data, "html.parser")
     for tag in soup(["script", "style", "noscript", "nav", "header", "footer", "template"]):
         tag.decompose()
+    drop_hidden_html(soup, path)
     title = soup.title.get_text(" ", strip=True) if soup.title else None
     if soup.title:
         soup.title.decompose()
@@ -163,10 +168,11 @@ def _read_docx(path: Path, data: bytes) -> RawDocument:
         raise ReadError(str(path), f"corrupt DOCX ({type(exc).__name__}: {exc})") from exc
     except Exception as exc:  # noqa: BLE001 - python-docx raises package-specific errors
         raise ReadError(str(path), f"corrupt DOCX ({type(exc).__name__}: {exc})") from exc
-    paras = [p.text for p in d.paragraphs if p.text.strip()]
+    paras = [t for t in (visible_docx_text(p, path) for p in d.paragraphs) if t.strip()]
     for table in d.tables:
         for row in table.rows:
-            cells = [c.text.strip() for c in row.cells if c.text.strip()]
+            texts = [" ".join(visible_docx_text(p, path) for p in c.paragraphs).strip() for c in row.cells]
+            cells = [t for t in texts if t]
             if cells:
                 paras.append(" | ".join(cells))
     title = d.core_properties.title or None
@@ -217,7 +223,7 @@ def read_file(path: Path, manifest: dict[str, dict[str, str]] | None = None) -> 
     suffix = path.suffix.lower()
     if suffix not in READERS:
         raise ReadError(str(path), f"unsupported file type {suffix or '(none)'!r} (supported: {', '.join(sorted(READERS))})")
-    data = read_regular_file(path)
+    data = read_regular_file(path, MAX_BINARY_BYTES if suffix in (".pdf", ".docx") else MAX_BYTES)
     if not data.strip():
         raise ReadError(str(path), "empty file")
     raw = READERS[suffix](path, data)
@@ -225,6 +231,8 @@ def read_file(path: Path, manifest: dict[str, dict[str, str]] | None = None) -> 
     text = normalize(body)
     if not text:
         raise ReadError(str(path), "empty: no text after normalisation")
+    if len(text) > MAX_TEXT_CHARS:
+        raise ReadError(str(path), f"too much text ({len(text):,} characters > {MAX_TEXT_CHARS:,}); split it into smaller files")
     meta = (manifest if manifest is not None else load_manifest(path.parent)).get(path.name, {})
     title = one_line(str(meta.get("title") or raw.title or title_from_name(path)))
     date = meta.get("date") or raw.date or date
@@ -306,7 +314,9 @@ def read_regular_file(path: Path, max_bytes: int | None = None) -> bytes:
                 str(path), f"file too large ({st.st_size / 1024 / 1024:.1f} MB > {limit / 1024 / 1024:g} MB limit); split it into smaller files"
             )
         if st.st_size >= LARGE_FILE_BYTES:
-            log.warning("reading large file %s (%.1f MB): embedding takes about %d s per MB", shown(path), st.st_size / 1024 / 1024, LARGE_FILE_SECONDS_PER_MB)
+            log.warning(
+                "reading large file %s (%.1f MB): embedding it takes about %d s of CPU per MB", shown(path), st.st_size / 1024 / 1024, CPU_SECONDS_PER_MB
+            )
         os.set_blocking(fd, True)
         with os.fdopen(fd, "rb", closefd=True) as fh:
             fd = -1
@@ -319,3 +329,78 @@ def read_regular_file(path: Path, max_bytes: int | None = None) -> bytes:
     if len(data) > limit:
         raise ReadError(str(path), f"file too large (grew past the {limit / 1024 / 1024:g} MB limit while reading)")
     return data
+
+
+# --- hidden text ----------------------------------------------------------------------------
+# A reader keeps what a person sees. Text a browser or Word does not show (display:none,
+# visibility:hidden, the `hidden` attribute, zero font size, white text on no background, hidden
+# Word runs) is dropped, with a log line: it is where injected instructions hide.
+_HIDDEN_STYLE = re.compile(
+    r"display\s*:\s*none|visibility\s*:\s*(?:hidden|collapse)|font-size\s*:\s*0(?:\.0*)?(?:px|pt|em|rem|%)?\s*(?:;|$)|opacity\s*:\s*0(?:\.0*)?\s*(?:;|$)",
+    re.I,
+)
+_WHITE = re.compile(r"(?:^|;)\s*color\s*:\s*(?:white|#fff(?:fff)?|rgba?\(\s*255\s*,\s*255\s*,\s*255\s*(?:,\s*1(?:\.0*)?\s*)?\))\s*(?:!important\s*)?(?:;|$)", re.I)
+_BACKGROUND = re.compile(r"background(?:-color)?\s*:", re.I)
+
+
+def _html_hidden(el: object) -> bool:
+    attrs = getattr(el, "attrs", None) or {}
+    if "hidden" in attrs or (getattr(el, "name", "") == "input" and str(attrs.get("type", "")).lower() == "hidden"):
+        return True
+    style = str(attrs.get("style", ""))
+    if _HIDDEN_STYLE.search(style):
+        return True
+    if _WHITE.search(style):  # white text is hidden unless it or an ancestor sets a background
+        node = el
+        while node is not None and getattr(node, "name", None):
+            if _BACKGROUND.search(str((getattr(node, "attrs", None) or {}).get("style", ""))) or (getattr(node, "attrs", None) or {}).get("bgcolor"):
+                return False
+            node = node.parent
+        return True
+    return False
+
+
+def drop_hidden_html(soup: object, path: Path) -> int:
+    """Remove elements a browser would not show (inline styles and attributes); returns how many."""
+    hidden = [el for el in soup.find_all(True) if _html_hidden(el)]  # type: ignore[attr-defined]
+    n = 0
+    for el in hidden:
+        if not getattr(el, "decomposed", False):
+            text = el.get_text(" ", strip=True)
+            el.decompose()
+            n += 1
+            if text:
+                log.info("%s: dropped hidden text: %.80r", shown(path), text)
+    return n
+
+
+def _w(tag: str) -> str:
+    return "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}" + tag
+
+
+def _docx_run_hidden(r: object) -> bool:
+    rpr = r.find(_w("rPr"))  # type: ignore[attr-defined]
+    if rpr is None:
+        return False
+    for tag in ("vanish", "specVanish", "webHidden"):
+        el = rpr.find(_w(tag))
+        if el is not None and el.get(_w("val"), "true").lower() not in ("0", "false", "off"):
+            return True
+    sz = rpr.find(_w("sz"))
+    if sz is not None and sz.get(_w("val")) in ("0", "1"):
+        return True
+    color = rpr.find(_w("color"))
+    if color is not None and str(color.get(_w("val"), "")).upper() in ("FFFFFF", "WHITE"):
+        return rpr.find(_w("highlight")) is None and rpr.find(_w("shd")) is None
+    return False
+
+
+def visible_docx_text(paragraph: object, path: Path) -> str:
+    """The text of a Word paragraph without its hidden runs (w:vanish, white, size 0-1)."""
+    p = paragraph._p  # type: ignore[attr-defined]
+    runs = list(p.iter(_w("r")))
+    hidden = [r for r in runs if _docx_run_hidden(r)]
+    if not hidden:
+        return str(paragraph.text)  # type: ignore[attr-defined]
+    log.info("%s: dropped %d hidden Word run(s): %.80r", shown(path), len(hidden), "".join(r.text for r in hidden))
+    return "".join(r.text for r in runs if not any(r is h for h in hidden))

@@ -67,6 +67,8 @@ def format_answer(d: dict[str, Any]) -> str:
         lines.insert(0, f"(understood as: {d['standalone_question']})")
     if d["refused"] and d.get("refusal_reason"):
         lines.append(f"(reason: {d['refusal_reason']})")
+    if d.get("notice"):
+        lines.append(f"(note: {d['notice']})")
     for s in d.get("sentences", []):
         if not s.get("supported", True):
             lines.append(f"(unsupported by its sources: {s['text'][:80]}...)")
