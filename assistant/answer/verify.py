@@ -108,7 +108,7 @@ def find_injections(contexts: Sequence[Context]) -> dict[str, Injection]:
         found = find_injection(ctx.text)
         if found:
             out[ctx.chunk_id] = Injection(ctx.chunk_id, found[0], found[1])
-            log.warning("passage %s contains instruction-like text: %r", ctx.chunk_id, found[0])
+            log.info("passage %s contains instruction-like text: %r", ctx.chunk_id, found[0])
     return out
 
 
