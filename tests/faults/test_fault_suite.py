@@ -71,7 +71,7 @@ def _snapshot(a: Any) -> dict[str, Any]:
     }
 
 
-def _state_at_kill(store: Path) -> str:
+def _state_at_kill(store: Path, want: dict[str, str]) -> str:
     """What the killed run left, read without writing (mode=ro): and the catalog is never half-updated."""
     path = store / "catalog.sqlite3"
     if not path.exists():
@@ -84,11 +84,12 @@ def _state_at_kill(store: Path) -> str:
         bare = db.execute("SELECT count(*) FROM documents d WHERE NOT EXISTS (SELECT 1 FROM chunks c WHERE c.doc_id = d.doc_id)").fetchone()[0]
         assert bare == 0, "a document without its chunks"
         dirty = (db.execute("SELECT value FROM meta WHERE key='dirty'").fetchone() or ["0"])[0]
+        current = sum(want.get(d) == h for d, h in db.execute("SELECT doc_id, content_hash FROM documents"))
     except sqlite3.OperationalError:
         return "catalog being created"
     finally:
         db.close()
-    return f"{'dirty' if dirty == '1' else 'clean'}, {docs} docs"
+    return f"{'dirty' if dirty == '1' else 'clean'}, {docs} docs ({current} in their new version)"
 
 
 def test_kill_9_during_ingest_converges_to_a_clean_build(tmp_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]
@@ -147,7 +148,7 @@ def test_kill_9_during_ingest_converges_to_a_clean_build(tmp_path: Path, embedde
         duration = durations[trial % 2]
         kill_after = rng.uniform(0.05, 1.0) * duration
         how, at = run_child(store, kill_after)
-        left = _state_at_kill(store)
+        left = _state_at_kill(store, want["docs"])
         outcomes[f"{how}: {left.split(',')[0]}"] += 1
         t0 = time.perf_counter()
         a = Assistant(Settings(store=store), embedder)
