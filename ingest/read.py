@@ -259,7 +259,7 @@ def not_regular(path: Path) -> str | None:
         if exc.errno == errno.ELOOP:
             return "symlink loop"
         if exc.errno == errno.ENOENT:
-            return "broken symlink" if os.path.islink(path) else "no such file"
+            return "broken symlink (no such file)" if os.path.islink(path) else "no such file"
         if exc.errno == errno.EACCES:
             return "permission denied (unreadable path)"
         return f"cannot stat: {exc.strerror or exc}"
@@ -294,7 +294,7 @@ def read_regular_file(path: Path, max_bytes: int | None = None) -> bytes:
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
     except FileNotFoundError as exc:
-        raise ReadError(str(path), "broken symlink" if os.path.islink(path) else "no such file") from exc
+        raise ReadError(str(path), "broken symlink (no such file)" if os.path.islink(path) else "no such file") from exc
     except PermissionError as exc:
         raise ReadError(str(path), "permission denied (unreadable path)") from exc
     except IsADirectoryError as exc:

@@ -41,7 +41,7 @@ def test_discover_reports_loops_fifos_and_devices_and_keeps_good_files(tmp_path:
         "b.txt": "symlink loop",
         "x.txt": "not a regular file (FIFO)",
         "zero.txt": "not a regular file (device)",
-        "dangling.txt": "broken symlink",
+        "dangling.txt": "broken symlink (no such file)",
     }
     # named directly, not through a folder
     assert discover([d / "a.txt"])[1][0].error == "symlink loop"
