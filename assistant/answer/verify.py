@@ -204,7 +204,11 @@ class Verification:
 
     @property
     def notice(self) -> str | None:
-        return INJECTION_NOTICE if self.injections and self.cites_injection else None
+        """The injection notice when the answer cites or follows instructions, or when nothing the
+        model wrote stands while instructions were among its passages (they may be why)."""
+        if not self.injections:
+            return None
+        return INJECTION_NOTICE if self.cites_injection or not any(c.supported for c in self.claims) else None
 
 
 def normalise_markers(text: str) -> str:
