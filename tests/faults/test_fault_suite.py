@@ -104,10 +104,10 @@ def test_kill_9_during_ingest_converges_to_a_clean_build(tmp_path: Path, embedde
     assert want["vectors_match"] and want["lexical_rows"] and len(want["docs"]) == 8
 
     # a store of an older version of the same files: half the trials kill a run that updates it
-    changed = sorted(corpus.glob("*.txt"))[:2]
+    changed = sorted([*corpus.glob("*.txt"), *corpus.glob("*.md")])  # 5 of the 8 files change: a long update
     current = {f: f.read_text(encoding="utf-8") for f in changed}
-    for f in changed:
-        f.write_text(current[f] + "\n\nAn older paragraph that the new version no longer has.\n", encoding="utf-8")
+    for f in changed:  # the older version: the first half of each text, so the update embeds the rest
+        f.write_text(current[f][: len(current[f]) // 2] + "\n\nAn older paragraph that the new version no longer has.\n", encoding="utf-8")
     old = Assistant(Settings(store=tmp_path / "old"), embedder)
     old.ingest([corpus])
     old.close()
