@@ -84,7 +84,11 @@ class Store:
             return self._vectors
         with self._lock:  # Chroma's client set-up is not thread-safe ("Could not connect to tenant")
             if self._vectors is None:
-                self._vectors = self._open_vectors()
+                vectors = self._open_vectors()
+                have, want = vectors.count(), self.catalog.counts()[1]
+                if have < want:  # not silent: answers would come from BM25 alone for the missing chunks
+                    log.warning("vector index %s holds %d vectors for %d chunks; `ct-assistant ingest` repairs it", vectors.where, have, want)
+                self._vectors = vectors
         return self._vectors
 
     def _open_vectors(self) -> VectorIndex:

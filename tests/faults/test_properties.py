@@ -16,7 +16,6 @@ from hypothesis import strategies as st
 
 from assistant.errors import AssistantError, ReadError
 from ingest.read import READERS, ParsedFile, read_file
-from tests.conftest import CORPUS
 
 pytestmark = [pytest.mark.faults]
 
