@@ -7,6 +7,8 @@ and is the only module of `assistant` that imports `ingest`.
 from __future__ import annotations
 
 import logging
+import re
+import threading
 import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -30,6 +32,15 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MAX_QUESTION_CHARS = 4000
+#: control characters (C0, DEL, C1) and zero-width/bidi format characters are not part of a question
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_FORMAT = re.compile(r"[\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]")
+
+
+def clean_question(text: str) -> str:
+    """Control characters become spaces, zero-width and bidi format characters go (a pasted
+    question keeps its words; a terminal escape or NUL never reaches output or the index)."""
+    return _FORMAT.sub("", _CONTROL.sub(" ", text or ""))
 
 
 class Assistant:
@@ -38,6 +49,7 @@ class Assistant:
         self.embedder = embedder or Embedder(settings.embed_model_path, settings.embed_precision, settings.embed_batch_size)
         self._store: Store | None = None
         self._generator: Generator | None = None  # LLM answerer, built on first use when configured
+        self._init_lock = threading.RLock()  # one lazy initialisation of store and generator across threads
 
     @classmethod
     def open(cls, store: str | Path | None = None, settings: Settings | None = None, **overrides: Any) -> Assistant:
@@ -50,9 +62,13 @@ class Assistant:
 
     # --- store -------------------------------------------------------------------
     def store(self, create: bool = False) -> Store:
-        if self._store is None or (create and not store_exists(self.settings.store)):
-            self._store = Store(self.settings, self.embedder, create=create)
-        return self._store
+        store = self._store
+        if store is not None and not (create and not store_exists(self.settings.store)):
+            return store
+        with self._init_lock:
+            if self._store is None or (create and not store_exists(self.settings.store)):
+                self._store = Store(self.settings, self.embedder, create=create)
+            return self._store
 
     def ingest(self, paths: Iterable[str | Path], prune: bool = False, show_progress: bool = False) -> IngestReport:
         from ingest.pipeline import Ingestor
@@ -79,7 +95,7 @@ class Assistant:
     def _check(self, question: str, filters: Filters | None, top_k: int | None = None) -> tuple[str, Filters]:
         if top_k is not None and not 1 <= top_k <= 100:
             raise InvalidFilterError("top_k", top_k, "must be between 1 and 100")
-        q = " ".join((question or "").split())
+        q = " ".join(clean_question(question).split())
         if not q or not any(ch.isalnum() for ch in q):
             raise EmptyQuestionError(question)
         if len(q) > MAX_QUESTION_CHARS:
@@ -120,18 +136,19 @@ class Assistant:
 
     def generator(self) -> Generator:
         """The LLM answerer (client, support judges), built on first use; needs `llm_backend != "none"`."""
-        if self._generator is None:
-            from assistant.answer.generate import Generator
+        with self._init_lock:
+            if self._generator is None:
+                from assistant.answer.generate import Generator
 
-            self._generator = Generator(self.settings, self.embedder)
-        return self._generator
+                self._generator = Generator(self.settings, self.embedder)
+            return self._generator
 
     def _answer(self, question: str, contexts: Sequence[Context]) -> Answer:
         documents, idf, extractive = self.prepare(question, contexts)
         if self.settings.llm_backend == "none":
             from assistant.answer.verify import flag_injections
 
-            return flag_injections(extractive.answer(question, contexts, documents, idf))
+            return flag_injections(extractive.answer(question, contexts, documents, idf), strict=self.settings.strict)
         from assistant.answer.generate import generate_answer
 
         return generate_answer(self.generator(), question, contexts, documents, idf, extractive)
@@ -202,7 +219,7 @@ class Assistant:
 
 def _stamp(answer: Answer, question: str, standalone: str | None, t0: float, t1: float, t2: float) -> Answer:
     """The question as asked (and its rewrite), and the time spent retrieving (t0-t1) and answering (t1-t2)."""
-    answer.question = question
+    answer.question = clean_question(question).strip()
     answer.standalone_question = standalone if standalone and standalone != question else None
     answer.timings_ms.retrieve = (t1 - t0) * 1000
     answer.timings_ms.generate = (t2 - t1) * 1000

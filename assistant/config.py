@@ -50,6 +50,7 @@ class Settings(BaseSettings):
     chroma_host: str | None = Field(None, description="Chroma server host; unset = local PersistentClient in the store")
     chroma_port: int = Field(8000, ge=1, le=65535)
     chroma_ssl: bool = False
+    read_only: bool = Field(False, description="open the store read-only (mode=ro; no schema or index writes); automatic when it is not writable")
     collection: str = Field("ct_chunks", min_length=3, max_length=60, pattern=r"^[a-zA-Z0-9][a-zA-Z0-9._-]*[a-zA-Z0-9]$")
 
     # --- embedding & chunking --------------------------------------------------

@@ -75,3 +75,12 @@ class PromptError(AssistantError):
     def __init__(self, name: str, reason: str) -> None:
         super().__init__(f"prompt {name!r}: {reason}")
         self.name, self.reason = name, reason
+
+
+class StoreOpenError(AssistantError):
+    """The store directory or its catalog cannot be opened or written (not a directory, not
+    writable, not a catalog, corrupt)."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(f"store {path}: {reason}")
+        self.path, self.reason = path, reason

@@ -24,11 +24,12 @@ from assistant.errors import ReadError
 from assistant.store.store import Store
 from assistant.types import Chunk, Document, Failure, IngestReport
 from ingest.chunk import chunk_text
-from ingest.read import MANIFEST, ParsedFile, load_manifest, read_file
+from ingest.read import MANIFEST, ParsedFile, load_manifest, not_regular, read_file, real_source, shown
 
 log = logging.getLogger(__name__)
 
 BATCH_CHUNKS = 256
+LARGE_DOC_CHUNKS = 500
 
 
 def slug(text: str) -> str:
@@ -40,23 +41,40 @@ def content_hash(text: str, title: str, date: str | None) -> str:
 
 
 def discover(paths: Iterable[Path]) -> tuple[list[Path], list[Failure]]:
-    """Files under the given paths (directories recursively, hidden entries skipped), sorted."""
+    """Files under the given paths (directories recursively, hidden entries skipped), sorted.
+
+    Only regular files (or links to them) are returned; a FIFO, socket, device, symlink loop or
+    broken link is a failure (path, reason) and the rest go on. Links to directories are not
+    followed inside a walk (no cycles); a file reached twice is kept once."""
     files: list[Path] = []
     failures: list[Failure] = []
+
+    def walk_error(e: OSError) -> None:
+        failures.append(Failure(path=str(e.filename), error=f"unreadable directory: {e.strerror}"))
+
+    def add(f: Path) -> None:
+        problem = not_regular(f)
+        if problem:
+            failures.append(Failure(path=str(f), error=problem))
+        else:
+            files.append(f)
+
     for p in paths:
         p = Path(p).expanduser()
-        if p.is_dir():
-            for root, dirs, names in os.walk(p, onerror=lambda e: failures.append(Failure(path=str(e.filename), error=f"unreadable directory: {e.strerror}"))):
+        if os.path.isdir(p):
+            for root, dirs, names in os.walk(p, onerror=walk_error):
                 dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-                files.extend(Path(root) / n for n in sorted(names) if not n.startswith(".") and n != MANIFEST)
-        elif p.exists() or p.is_symlink():
-            files.append(p)
+                for n in sorted(names):
+                    if not n.startswith(".") and n != MANIFEST:
+                        add(Path(root) / n)
+        elif os.path.lexists(p):
+            add(p)
         else:
             failures.append(Failure(path=str(p), error="no such file or directory"))
-    seen: set[Path] = set()
+    seen: set[str] = set()
     unique = []
     for f in files:
-        r = f.resolve()
+        r = real_source(f)
         if r not in seen:
             seen.add(r)
             unique.append(f)
@@ -106,7 +124,7 @@ class Ingestor:
         return doc_id
 
     def document_from(self, parsed: ParsedFile) -> Document:
-        source = str(parsed.path.resolve())
+        source = real_source(parsed.path)
         return Document(
             doc_id=self._doc_id_for(source, parsed.path.stem),
             source=source,
@@ -130,7 +148,7 @@ class Ingestor:
                     if folder not in manifests:
                         manifests[folder] = load_manifest(folder)
                     entry = manifests[folder].get(path.name, {})
-                    source = str(path.resolve())
+                    source = real_source(path)
                     try:
                         fp = _fingerprint(path, entry)
                     except OSError as exc:
@@ -181,6 +199,8 @@ class Ingestor:
                 else:
                     report.added += 1
                 chunks = self.chunk(doc)
+                if len(chunks) >= LARGE_DOC_CHUNKS:  # a progress line for long documents, also under --json
+                    log.warning("embedding %d chunks of %s", len(chunks), shown(doc.source))
                 batch.append((doc, chunks, fp))
                 pending += len(chunks)
                 if pending >= self.batch_chunks:

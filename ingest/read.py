@@ -8,10 +8,13 @@ PDF/DOCX properties), and finally the file name.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import logging
+import os
 import re
+import stat
 import unicodedata
 import zipfile
 from collections.abc import Callable
@@ -22,7 +25,17 @@ from assistant.errors import ReadError
 log = logging.getLogger(__name__)
 
 MANIFEST = "metadata.json"
-MAX_BYTES = 200 * 1024 * 1024
+#: The largest file ingest accepts. Ingest embeds every sentence: on this project's 2-core CI
+#: machine 1 MB of prose (1,552 chunks) took 112 s of CPU and 1.1 GB peak RSS (docs/reliability.md),
+#: so 10 MB of text is ~20 min of CPU; the 50 MB file the probe tried would take ~1.5 h and more
+#: memory. Text formats are limited to 10 MB, PDF/DOCX (mostly layout and images) to 50 MB, and
+#: any document to MAX_TEXT_CHARS of extracted text. Larger documents: split them.
+MAX_BYTES = 10 * 1024 * 1024
+MAX_BINARY_BYTES = 50 * 1024 * 1024
+MAX_TEXT_CHARS = 10_000_000
+#: Files at least this big get a progress line (a log warning on stderr, also under --json).
+LARGE_FILE_BYTES = 1024 * 1024
+CPU_SECONDS_PER_MB = 112
 
 _DATE_HEADER = re.compile(r"\A\s*date[:\s]\s*(\d{4}-\d{2}-\d{2})\b[ \t]*", re.I)
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -93,6 +106,7 @@ def _read_html(path: Path, data: bytes) -> RawDocument:
     soup = BeautifulSoup(data, "html.parser")
     for tag in soup(["script", "style", "noscript", "nav", "header", "footer", "template"]):
         tag.decompose()
+    drop_hidden_html(soup, path)
     title = soup.title.get_text(" ", strip=True) if soup.title else None
     if soup.title:
         soup.title.decompose()
@@ -154,10 +168,11 @@ def _read_docx(path: Path, data: bytes) -> RawDocument:
         raise ReadError(str(path), f"corrupt DOCX ({type(exc).__name__}: {exc})") from exc
     except Exception as exc:  # noqa: BLE001 - python-docx raises package-specific errors
         raise ReadError(str(path), f"corrupt DOCX ({type(exc).__name__}: {exc})") from exc
-    paras = [p.text for p in d.paragraphs if p.text.strip()]
+    paras = [t for t in (visible_docx_text(p, path) for p in d.paragraphs) if t.strip()]
     for table in d.tables:
         for row in table.rows:
-            cells = [c.text.strip() for c in row.cells if c.text.strip()]
+            texts = [" ".join(visible_docx_text(p, path) for p in c.paragraphs).strip() for c in row.cells]
+            cells = [t for t in texts if t]
             if cells:
                 paras.append(" | ".join(cells))
     title = d.core_properties.title or None
@@ -208,19 +223,7 @@ def read_file(path: Path, manifest: dict[str, dict[str, str]] | None = None) -> 
     suffix = path.suffix.lower()
     if suffix not in READERS:
         raise ReadError(str(path), f"unsupported file type {suffix or '(none)'!r} (supported: {', '.join(sorted(READERS))})")
-    try:
-        size = path.stat().st_size
-        if size > MAX_BYTES:
-            raise ReadError(str(path), f"file too large ({size} bytes > {MAX_BYTES})")
-        data = path.read_bytes()
-    except FileNotFoundError as exc:
-        raise ReadError(str(path), "no such file") from exc
-    except PermissionError as exc:
-        raise ReadError(str(path), "permission denied (unreadable path)") from exc
-    except IsADirectoryError as exc:
-        raise ReadError(str(path), "is a directory") from exc
-    except OSError as exc:
-        raise ReadError(str(path), f"cannot read: {exc.strerror or exc}") from exc
+    data = read_regular_file(path, MAX_BINARY_BYTES if suffix in (".pdf", ".docx") else MAX_BYTES)
     if not data.strip():
         raise ReadError(str(path), "empty file")
     raw = READERS[suffix](path, data)
@@ -228,10 +231,176 @@ def read_file(path: Path, manifest: dict[str, dict[str, str]] | None = None) -> 
     text = normalize(body)
     if not text:
         raise ReadError(str(path), "empty: no text after normalisation")
+    if len(text) > MAX_TEXT_CHARS:
+        raise ReadError(str(path), f"too much text ({len(text):,} characters > {MAX_TEXT_CHARS:,}); split it into smaller files")
     meta = (manifest if manifest is not None else load_manifest(path.parent)).get(path.name, {})
-    title = str(meta.get("title") or raw.title or title_from_name(path)).strip()
+    title = one_line(str(meta.get("title") or raw.title or title_from_name(path)))
     date = meta.get("date") or raw.date or date
     if date is not None and not _ISO_DATE.match(str(date)):
         log.warning("%s: ignoring date %r (want YYYY-MM-DD)", path, date)
         date = None
     return ParsedFile(path, text, title, date, hashlib.sha256(data).hexdigest())
+
+
+# --- file-system checks (discovery and reading) ----------------------------------------------
+def shown(path: str | Path) -> str:
+    """A path for one-line output: control characters (newline, tab, ESC, ...) escaped as in Python."""
+    return "".join(ch if ch >= " " and ch != "\x7f" else repr(ch)[1:-1] for ch in str(path))
+
+
+def not_regular(path: Path) -> str | None:
+    """Why `path` cannot be read as a document (None: it is, or leads by links to, a regular file).
+
+    Never opens the file: a FIFO or device is refused from its `stat`, a symlink loop or a link to
+    nothing from the error `stat` raises."""
+    try:
+        st = os.stat(path)  # follows links
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "symlink loop"
+        if exc.errno == errno.ENOENT:
+            return "broken symlink (no such file)" if os.path.islink(path) else "no such file"
+        if exc.errno == errno.EACCES:
+            return "permission denied (unreadable path)"
+        return f"cannot stat: {exc.strerror or exc}"
+    except (ValueError, RuntimeError) as exc:  # NUL in the name; old Pythons' symlink loop
+        return f"cannot stat: {exc}"
+    return _kind_problem(st.st_mode)
+
+
+def _kind_problem(mode: int) -> str | None:
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISDIR(mode):
+        return "is a directory"
+    kind = "FIFO" if stat.S_ISFIFO(mode) else "socket" if stat.S_ISSOCK(mode) else "device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "special file"
+    return f"not a regular file ({kind})"
+
+
+def one_line(text: str) -> str:
+    """A title for one line: control characters (a newline in a file name) become single spaces."""
+    return " ".join(_CONTROL.sub(" ", text).split())
+
+
+def real_source(path: Path) -> str:
+    """The absolute path a document is stored under (links resolved; never raises on loops)."""
+    return os.path.realpath(path)
+
+
+def read_regular_file(path: Path, max_bytes: int | None = None) -> bytes:
+    """The bytes of a regular file, or ReadError. Opened non-blocking and checked with fstat
+    before any read, so a FIFO or device swapped in after discovery cannot hang or flood us."""
+    limit = MAX_BYTES if max_bytes is None else max_bytes
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
+    except FileNotFoundError as exc:
+        raise ReadError(str(path), "broken symlink (no such file)" if os.path.islink(path) else "no such file") from exc
+    except PermissionError as exc:
+        raise ReadError(str(path), "permission denied (unreadable path)") from exc
+    except IsADirectoryError as exc:
+        raise ReadError(str(path), "is a directory") from exc
+    except OSError as exc:
+        reason = "symlink loop" if exc.errno == errno.ELOOP else f"cannot read: {exc.strerror or exc}"
+        raise ReadError(str(path), reason) from exc
+    except ValueError as exc:
+        raise ReadError(str(path), f"cannot read: {exc}") from exc
+    try:
+        st = os.fstat(fd)
+        problem = _kind_problem(st.st_mode)
+        if problem:
+            raise ReadError(str(path), problem)
+        if st.st_size > limit:
+            raise ReadError(
+                str(path), f"file too large ({st.st_size / 1024 / 1024:.1f} MB > {limit / 1024 / 1024:g} MB limit); split it into smaller files"
+            )
+        if st.st_size >= LARGE_FILE_BYTES:
+            log.warning(
+                "reading large file %s (%.1f MB): embedding it takes about %d s of CPU per MB", shown(path), st.st_size / 1024 / 1024, CPU_SECONDS_PER_MB
+            )
+        os.set_blocking(fd, True)
+        with os.fdopen(fd, "rb", closefd=True) as fh:
+            fd = -1
+            data = fh.read(limit + 1)
+    except OSError as exc:
+        raise ReadError(str(path), f"cannot read: {exc.strerror or exc}") from exc
+    finally:
+        if fd >= 0:
+            os.close(fd)
+    if len(data) > limit:
+        raise ReadError(str(path), f"file too large (grew past the {limit / 1024 / 1024:g} MB limit while reading)")
+    return data
+
+
+# --- hidden text ----------------------------------------------------------------------------
+# A reader keeps what a person sees. Text a browser or Word does not show (display:none,
+# visibility:hidden, the `hidden` attribute, zero font size, white text on no background, hidden
+# Word runs) is dropped, with a log line: it is where injected instructions hide.
+_HIDDEN_STYLE = re.compile(
+    r"display\s*:\s*none|visibility\s*:\s*(?:hidden|collapse)|font-size\s*:\s*0(?:\.0*)?(?:px|pt|em|rem|%)?\s*(?:;|$)|opacity\s*:\s*0(?:\.0*)?\s*(?:;|$)",
+    re.I,
+)
+_WHITE = re.compile(r"(?:^|;)\s*color\s*:\s*(?:white|#fff(?:fff)?|rgba?\(\s*255\s*,\s*255\s*,\s*255\s*(?:,\s*1(?:\.0*)?\s*)?\))\s*(?:!important\s*)?(?:;|$)", re.I)
+_BACKGROUND = re.compile(r"background(?:-color)?\s*:", re.I)
+
+
+def _html_hidden(el: object) -> bool:
+    attrs = getattr(el, "attrs", None) or {}
+    if "hidden" in attrs or (getattr(el, "name", "") == "input" and str(attrs.get("type", "")).lower() == "hidden"):
+        return True
+    style = str(attrs.get("style", ""))
+    if _HIDDEN_STYLE.search(style):
+        return True
+    if _WHITE.search(style):  # white text is hidden unless it or an ancestor sets a background
+        node = el
+        while node is not None and getattr(node, "name", None):
+            if _BACKGROUND.search(str((getattr(node, "attrs", None) or {}).get("style", ""))) or (getattr(node, "attrs", None) or {}).get("bgcolor"):
+                return False
+            node = node.parent
+        return True
+    return False
+
+
+def drop_hidden_html(soup: object, path: Path) -> int:
+    """Remove elements a browser would not show (inline styles and attributes); returns how many."""
+    hidden = [el for el in soup.find_all(True) if _html_hidden(el)]  # type: ignore[attr-defined]
+    n = 0
+    for el in hidden:
+        if not getattr(el, "decomposed", False):
+            text = el.get_text(" ", strip=True)
+            el.decompose()
+            n += 1
+            if text:
+                log.info("%s: dropped hidden text: %.80r", shown(path), text)
+    return n
+
+
+def _w(tag: str) -> str:
+    return "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}" + tag
+
+
+def _docx_run_hidden(r: object) -> bool:
+    rpr = r.find(_w("rPr"))  # type: ignore[attr-defined]
+    if rpr is None:
+        return False
+    for tag in ("vanish", "specVanish", "webHidden"):
+        el = rpr.find(_w(tag))
+        if el is not None and el.get(_w("val"), "true").lower() not in ("0", "false", "off"):
+            return True
+    sz = rpr.find(_w("sz"))
+    if sz is not None and sz.get(_w("val")) in ("0", "1"):
+        return True
+    color = rpr.find(_w("color"))
+    if color is not None and str(color.get(_w("val"), "")).upper() in ("FFFFFF", "WHITE"):
+        return rpr.find(_w("highlight")) is None and rpr.find(_w("shd")) is None
+    return False
+
+
+def visible_docx_text(paragraph: object, path: Path) -> str:
+    """The text of a Word paragraph without its hidden runs (w:vanish, white, size 0-1)."""
+    p = paragraph._p  # type: ignore[attr-defined]
+    runs = list(p.iter(_w("r")))
+    hidden = [r for r in runs if _docx_run_hidden(r)]
+    if not hidden:
+        return str(paragraph.text)  # type: ignore[attr-defined]
+    log.info("%s: dropped %d hidden Word run(s): %.80r", shown(path), len(hidden), "".join(r.text for r in hidden))
+    return "".join(r.text for r in runs if not any(r is h for h in hidden))

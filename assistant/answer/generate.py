@@ -19,7 +19,7 @@ from assistant.answer.extract import ExtractiveAnswerer
 from assistant.answer.prompts import load_prompt
 from assistant.answer.question import analyze
 from assistant.types import Answer, Context, Document
-from assistant.answer.verify import INJECTION_NOTICE, LexicalJudge, SupportJudge, flag_injections, join_notice, refusal, to_answer, verify
+from assistant.answer.verify import LexicalJudge, SupportJudge, flag_injections, join_notice, refusal, to_answer, verify
 
 if TYPE_CHECKING:
     from assistant.answer.llm import ChatLLM
@@ -133,7 +133,7 @@ class Job:
         return build_prompt(self.question, self.passages)
 
     def extractive_answer(self, notice: str) -> Answer:
-        answer = flag_injections(self.extractive.answer(self.question, self.contexts, self.documents, self.idf))
+        answer = flag_injections(self.extractive.answer(self.question, self.contexts, self.documents, self.idf), strict=self.gen.settings.strict)
         answer.notice = join_notice(notice, answer.notice)
         return answer
 
@@ -147,7 +147,7 @@ class Job:
         gen = self.gen
         mode = gen.settings.llm_name()
         v = verify(draft, self.passages, self.documents, gen.judge, span_judge=gen.offline_judge, attribute=True)
-        notice = INJECTION_NOTICE if v.injections else None
+        notice = v.notice
         if _REFUSAL.search(draft) and not any(c.supported for c in v.claims):
             return refusal(self.question, self.contexts, mode, "the model found no answer in the passages", notice)
         answer = to_answer(self.question, v, self.contexts, self.documents, mode=mode, strict=gen.settings.strict)

@@ -33,6 +33,7 @@ from assistant.types import CANNOT_ANSWER, Answer, AnswerSentence, Citation, Con
 log = logging.getLogger(__name__)
 
 INJECTION_NOTICE = "a retrieved passage contains instructions; they were ignored"
+INJECTED_REASON = "follows or quotes instructions found in a passage"
 
 _INSTRUCTION = re.compile(
     r"\b(?:ignore|disregard|forget|override)\s+(?:all\s+|any\s+)?(?:the\s+|your\s+)?(?:previous|prior|above|earlier|preceding|system)\s+"
@@ -107,7 +108,7 @@ def find_injections(contexts: Sequence[Context]) -> dict[str, Injection]:
         found = find_injection(ctx.text)
         if found:
             out[ctx.chunk_id] = Injection(ctx.chunk_id, found[0], found[1])
-            log.warning("passage %s contains instruction-like text: %r", ctx.chunk_id, found[0])
+            log.info("passage %s contains instruction-like text: %r", ctx.chunk_id, found[0])
     return out
 
 
@@ -122,19 +123,49 @@ def follows_injection(sentence: str, injections: dict[str, Injection]) -> bool:
     return False
 
 
-def flag_injections(answer: Answer) -> Answer:
-    """For any answer (also extractive): notice when a passage holds instructions, and mark the
-    sentences quoting such instructions or carrying their payload as unsupported."""
+def flag_injections(answer: Answer, strict: bool = False) -> Answer:
+    """For any answer (also extractive): mark the sentences quoting instructions found in a
+    passage, or carrying their payload, as unsupported (dropped when `strict`), and add the notice
+    only when the answer cites a passage that carries instructions or a sentence followed them.
+    A passage with instructions that was retrieved but not cited changes nothing."""
     injections = find_injections(answer.contexts)
     if not injections:
         return answer
     by_n = {c.n: c for c in answer.citations}
+    flagged = 0
     for s in answer.sentences:
         quotes = [by_n[n].quote for n in s.citations if n in by_n]
         if follows_injection(s.text, injections) or any(find_injection(q) for q in quotes):
             s.supported = False
+            flagged += 1
+    cited = any(c.chunk_id in injections for c in answer.citations)
+    if not (flagged or cited):
+        return answer
     answer.notice = join_notice(answer.notice, INJECTION_NOTICE)
+    if strict and flagged and not answer.refused:
+        answer = drop_unsupported(answer)
     return answer
+
+
+def drop_unsupported(answer: Answer) -> Answer:
+    """The answer without its unsupported sentences (markers renumbered 1..k), or a refusal."""
+    kept = [s for s in answer.sentences if s.supported]
+    removed = len(answer.sentences) - len(kept)
+    if not removed:
+        return answer
+    notice = join_notice(answer.notice, f"{removed} unsupported sentence(s) removed (strict)")
+    if not kept:
+        return refusal(answer.question, answer.contexts, answer.mode, "no sentence of the answer is supported", notice)
+    by_n = {c.n: c for c in answer.citations}
+    renumber: dict[int, int] = {}
+    for s in kept:
+        for n in s.citations:
+            if n in by_n and n not in renumber:
+                renumber[n] = len(renumber) + 1
+    citations = [by_n[old].model_copy(update={"n": new}) for old, new in renumber.items()]
+    sentences = [s.model_copy(update={"citations": [renumber[n] for n in s.citations if n in renumber]}) for s in kept]
+    text = " ".join(s.text + (" " + "".join(f"[{n}]" for n in s.citations) if s.citations else "") for s in sentences)
+    return answer.model_copy(update={"answer": text, "citations": citations, "sentences": sentences, "notice": notice})
 
 
 # --- verification ----------------------------------------------------------------------------
@@ -165,6 +196,19 @@ class Verification:
     dropped_markers: list[int]
     injections: dict[str, Injection]
     judge: str
+
+    @property
+    def cites_injection(self) -> bool:
+        """A sentence cites a passage that carries instructions, or follows/quotes them."""
+        return any(c.reason == INJECTED_REASON or any(r.chunk_id in self.injections for r in c.refs) for c in self.claims)
+
+    @property
+    def notice(self) -> str | None:
+        """The injection notice when the answer cites or follows instructions, or when nothing the
+        model wrote stands while instructions were among its passages (they may be why)."""
+        if not self.injections:
+            return None
+        return INJECTION_NOTICE if self.cites_injection or not any(c.supported for c in self.claims) else None
 
 
 def normalise_markers(text: str) -> str:
@@ -243,7 +287,7 @@ def verify(
             c.reason = "no citation"
         quotes = [documents[r.doc_id].text[r.start : r.end] for r in c.refs]
         if injections and (follows_injection(c.text, injections) or any(find_injection(q) for q in quotes)):
-            c.supported, c.reason = False, "follows or quotes instructions found in a passage"
+            c.supported, c.reason = False, INJECTED_REASON
     if dropped:
         log.info("dropped markers to passages that were not given: %s", dropped)
     return Verification(claims=claims, dropped_markers=dropped, injections=injections, judge=judge.name)
@@ -284,7 +328,7 @@ def to_answer(
 ) -> Answer:
     """The verified Answer: renumbered citations, unsupported sentences flagged (or dropped when
     strict), a refusal when no sentence is supported."""
-    notice = INJECTION_NOTICE if v.injections else None
+    notice = v.notice
     if not any(c.supported for c in v.claims):
         reason = (
             "the model's answer cites no passage"

@@ -11,6 +11,11 @@ from pathlib import Path
 from typing import Any
 
 
+def shown(value: object) -> str:
+    """Text for one line of output: control characters (newline, tab, ESC, ...) escaped."""
+    return "".join(ch if ch >= " " and not "\x7f" <= ch <= "\x9f" else repr(ch)[1:-1] for ch in str(value))
+
+
 class UsageError(Exception):
     """A command line that parses but cannot run (printed as one line, exit 2)."""
 
@@ -62,6 +67,8 @@ def format_answer(d: dict[str, Any]) -> str:
         lines.insert(0, f"(understood as: {d['standalone_question']})")
     if d["refused"] and d.get("refusal_reason"):
         lines.append(f"(reason: {d['refusal_reason']})")
+    if d.get("notice"):
+        lines.append(f"(note: {d['notice']})")
     for s in d.get("sentences", []):
         if not s.get("supported", True):
             lines.append(f"(unsupported by its sources: {s['text'][:80]}...)")

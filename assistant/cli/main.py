@@ -9,12 +9,13 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import sqlite3
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from assistant.cli.common import UsageError, add_llm_flags, add_store_flags, emit, filters_from, format_answer, settings_from
+from assistant.cli.common import UsageError, add_llm_flags, add_store_flags, emit, filters_from, format_answer, settings_from, shown
 
 PROG = "ct-assistant"
 
@@ -33,7 +34,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
             f"failed {len(report.failed)}; store has {report.documents} documents, {report.chunks} chunks"
         )
         for f in report.failed:
-            print(f"failed: {f.path}: {f.error}", file=sys.stderr)
+            print(f"failed: {shown(f.path)}: {shown(f.error)}", file=sys.stderr)
     return 1 if report.failed else 0
 
 
@@ -60,7 +61,7 @@ def cmd_docs(args: argparse.Namespace) -> int:
             emit([d.model_dump() for d in docs])
         else:
             for d in docs:
-                print(f"{d.doc_id}\t{d.date or '-'}\t{d.chunks} chunks\t{d.title}")
+                print(f"{shown(d.doc_id)}\t{d.date or '-'}\t{d.chunks} chunks\t{shown(d.title)}")
         return 0
     if not args.doc_id:
         raise UsageError("docs show needs a DOC_ID")
@@ -136,7 +137,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except AssistantError as exc:
-        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        print(f"{PROG}: error: {shown(exc)}", file=sys.stderr)
         return 2
     except UsageError as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
@@ -145,6 +146,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         first = exc.errors()[0]
         where = ".".join(str(x) for x in first.get("loc", ())) or "settings"
         print(f"{PROG}: error: invalid setting {where}: {first.get('msg')}", file=sys.stderr)
+        return 2
+    except sqlite3.DatabaseError as exc:  # a catalog damaged in a way only a query finds ("malformed")
+        store = getattr(args, "store", None) or "the store"
+        print(f"{PROG}: error: store {shown(store)}: damaged catalog ({exc}); rebuild it with `ct-assistant ingest`", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)

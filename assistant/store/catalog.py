@@ -8,8 +8,10 @@ Safe for several threads (one connection each) and several processes (WAL).
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
+import urllib.parse
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
@@ -57,9 +59,18 @@ CREATE VIRTUAL TABLE IF NOT EXISTS lexical_vocab USING fts5vocab(lexical, 'row')
 
 
 class Catalog:
-    def __init__(self, path: Path) -> None:
+    """`read_only=None` decides from the file system: a catalog this process cannot write (file
+    or its directory) is opened with SQLite `mode=ro` and no schema or pragma writes, so readers
+    (`ask`, `docs`) work on stores they do not own and on read-only replicas."""
+
+    def __init__(self, path: Path, read_only: bool | None = None) -> None:
         self.path = path
+        self.read_only = (not writable(path)) if read_only is None else read_only
+        self._immutable = False
         self._local = threading.local()
+        if self.read_only:
+            self.db.execute("SELECT count(*) FROM meta").fetchone()  # fails now (one line) if unreadable or not a catalog
+            return
         self.db.executescript(_SCHEMA)  # idempotent DDL; executescript manages its own transaction
         self.db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
         self.db.execute("INSERT OR IGNORE INTO meta VALUES ('lexical_generation', '0')")
@@ -68,12 +79,32 @@ class Catalog:
     def db(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
         if conn is None:
-            conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None, check_same_thread=False)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            conn.execute("PRAGMA foreign_keys=ON")
+            conn = self._connect_ro() if self.read_only else self._connect_rw()
             self._local.conn = conn
         return conn
+
+    def _connect_rw(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None, check_same_thread=False)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA foreign_keys=ON")
+        return conn
+
+    def _connect_ro(self) -> sqlite3.Connection:
+        """`mode=ro`; if SQLite cannot open the WAL index read-only (no -shm file and a directory it
+        cannot write: a read-only replica), `immutable=1`: nobody can be writing such a store."""
+        uri = "file:" + urllib.parse.quote(str(Path(self.path).absolute())) + "?mode=ro"
+        if not self._immutable:
+            conn = sqlite3.connect(uri, uri=True, timeout=30.0, isolation_level=None, check_same_thread=False)
+            try:
+                conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()
+                return conn
+            except sqlite3.OperationalError as exc:
+                conn.close()
+                if "unable to open" not in str(exc) and "readonly" not in str(exc):
+                    raise
+                self._immutable = True
+        return sqlite3.connect(uri + "&immutable=1", uri=True, timeout=30.0, isolation_level=None, check_same_thread=False)
 
     def close(self) -> None:
         conn = getattr(self._local, "conn", None)
@@ -334,3 +365,11 @@ def _doc(row: Sequence[object]) -> Document:
     return Document(
         doc_id=str(row[0]), source=str(row[1]), title=str(row[2]), date=row[3], text=str(row[4]), content_hash=str(row[5])  # type: ignore[arg-type]
     )
+
+
+def writable(path: Path) -> bool:
+    """Can this process write the catalog (the file, or create it) and its WAL files beside it?"""
+    folder = Path(path).parent
+    if Path(path).exists() and not os.access(path, os.W_OK):
+        return False
+    return os.access(folder, os.W_OK)

@@ -16,6 +16,8 @@ sentence vectors the catalog holds; see `assistant.store.sentvec`).
 from __future__ import annotations
 
 import logging
+import sqlite3
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -25,7 +27,7 @@ from assistant.store.bm25 import LexicalIndex
 from assistant.store.catalog import Catalog
 from assistant.config import Settings
 from assistant.encode.embed import Embedder
-from assistant.errors import ConfigError, StoreNotFoundError
+from assistant.errors import ConfigError, StoreNotFoundError, StoreOpenError
 from assistant.store.sentvec import embed_documents
 from assistant.types import Chunk, Document
 from assistant.store.vectors import VectorIndex
@@ -41,41 +43,72 @@ class Store:
         self.settings = settings
         self.embedder = embedder
         self.root = settings.store
+        self._lock = threading.Lock()  # one lazy initialisation of the vector index across threads
+        self._vectors: VectorIndex | None = None
         path = self.root / CATALOG_FILE
-        if not path.exists():
-            if not create:
-                raise StoreNotFoundError(str(self.root))
-            self.root.mkdir(parents=True, exist_ok=True)
-        self.catalog = Catalog(path)
+        try:
+            if self.root.exists() and not self.root.is_dir():
+                raise StoreOpenError(str(self.root), "not a directory")
+            if not path.exists():
+                if not create:
+                    raise StoreNotFoundError(str(self.root))
+                self.root.mkdir(parents=True, exist_ok=True)
+            elif not path.is_file():
+                raise StoreOpenError(str(path), "not a regular file")
+            self.catalog = Catalog(path, read_only=True if settings.read_only else None)
+        except OSError as exc:
+            raise StoreOpenError(str(self.root), f"cannot create or open: {exc.strerror or exc}") from exc
+        except sqlite3.Error as exc:
+            raise StoreOpenError(str(path), f"not a usable catalog ({exc})") from exc
+        if create and self.catalog.read_only:
+            raise StoreOpenError(str(self.root), "read-only (not writable by this user, or read_only is set): cannot ingest")
         self.lexical = LexicalIndex(self.catalog, self.root / BM25_DIR)
         self._check_model()
-        self._vectors: VectorIndex | None = None
 
     def _check_model(self) -> None:
         name = self.embedder.name
         stored = self.catalog.get_meta("embed_model")
         if stored is None:
-            self.catalog.set_meta("embed_model", name)
+            if not self.catalog.read_only:
+                self.catalog.set_meta("embed_model", name)
         elif stored != name:
             raise ConfigError("embed_model_path", str(self.embedder.model_path), f"store {self.root} was built with {stored}")
 
     @property
+    def read_only(self) -> bool:
+        return self.catalog.read_only
+
+    @property
     def vectors(self) -> VectorIndex:
-        if self._vectors is None:
-            s = self.settings
-            self._vectors = VectorIndex.open(
-                path=self.root / "chroma" if not s.chroma_host else None,
-                host=s.chroma_host,
-                port=s.chroma_port,
-                ssl=s.chroma_ssl,
-                name=s.collection,
-                embedder=self.embedder,
-            )
+        if self._vectors is not None:
+            return self._vectors
+        with self._lock:  # Chroma's client set-up is not thread-safe ("Could not connect to tenant")
+            if self._vectors is None:
+                vectors = self._open_vectors()
+                have, want = vectors.count(), self.catalog.counts()[1]
+                if have < want:  # not silent: answers would come from BM25 alone for the missing chunks
+                    log.warning("vector index %s holds %d vectors for %d chunks; `ct-assistant ingest` repairs it", vectors.where, have, want)
+                self._vectors = vectors
         return self._vectors
+
+    def _open_vectors(self) -> VectorIndex:
+        s = self.settings
+        path = self.root / "chroma"
+        if self.read_only and not s.chroma_host:
+            path = _private_copy(path)
+        return VectorIndex.open(
+            path=path if not s.chroma_host else None,
+            host=s.chroma_host,
+            port=s.chroma_port,
+            ssl=s.chroma_ssl,
+            name=s.collection,
+            embedder=self.embedder,
+        )
 
     # --- write protocol ----------------------------------------------------------
     def begin_write(self) -> dict[str, int]:
         """Mark dirty; if a previous run did not finish, reconcile first."""
+        self._check_writable()
         stats = {"orphans_deleted": 0, "vectors_restored": 0}
         if self.catalog.get_meta("dirty") == "1":
             log.warning("previous ingest did not finish; reconciling %s", self.root)
@@ -84,8 +117,18 @@ class Store:
         return stats
 
     def recover(self) -> dict[str, int]:
-        """Finish what a killed run left (called at the start of every ingest run)."""
+        """Finish what a killed run left (called at the start of every ingest run). Also repairs
+        a vector index that lost vectors while the store was clean (deleted `chroma/`, a
+        different Chroma server): the vector count must match the catalog's chunk count."""
+        self._check_writable()
         if self.catalog.get_meta("dirty") != "1":
+            if self.vectors.count() != self.catalog.counts()[1]:
+                log.warning("vector index %s holds %d vectors for %d catalog chunks; reconciling",
+                            self.vectors.where, self.vectors.count(), self.catalog.counts()[1])
+                stats = self.reconcile()
+                if not self.lexical.saved():
+                    self.lexical.rebuild()
+                return stats
             if not self.lexical.saved():  # killed during the snapshot, or a store from before it
                 self.lexical.rebuild()
             return {"orphans_deleted": 0, "vectors_restored": 0}
@@ -98,6 +141,10 @@ class Store:
         here only leaves readers on the FTS5 fallback until the next run rebuilds it)."""
         self.catalog.set_meta("dirty", "0")
         self.lexical.rebuild()
+
+    def _check_writable(self) -> None:
+        if self.catalog.read_only:
+            raise StoreOpenError(str(self.root), "read-only (not writable by this user, or read_only is set): cannot ingest")
 
     def reconcile(self) -> dict[str, int]:
         """Delete vectors the catalog does not know; re-embed catalog chunks that lack vectors."""
@@ -168,3 +215,19 @@ def _meta(c: Chunk) -> dict[str, str | int]:
 
 def store_exists(root: Path) -> bool:
     return (root / CATALOG_FILE).exists()
+
+
+def _private_copy(chroma_dir: Path) -> Path:
+    """Local Chroma cannot open a directory it may not write (its SQLite opens read-write), so a
+    read-only store reads a private temporary copy of `chroma/` (removed at exit)."""
+    import atexit
+    import shutil
+    import tempfile
+
+    tmp = Path(tempfile.mkdtemp(prefix="ct-assistant-ro-"))
+    atexit.register(shutil.rmtree, tmp, True)
+    dest = tmp / "chroma"
+    if chroma_dir.is_dir():
+        log.info("read-only store: reading a private copy of %s", chroma_dir)
+        shutil.copytree(chroma_dir, dest, symlinks=True)
+    return dest

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from assistant.errors import AssistantError, ReadError
+from assistant.errors import AssistantError, ConfigError, ReadError
 from assistant.ui.feedback import FeedbackStore
 from assistant.types import Answer, Filters
 from assistant.ui.guard import UPLOAD_TYPES, check_bind, load_auth, safe_upload_name, validate_upload
@@ -207,8 +207,13 @@ class ChatUI:
         return f"Thanks: feedback #{row} recorded ({word}).", ""
 
     # uploads --------------------------------------------------------------------------------
-    def upload(self, files: Sequence[Any] | None) -> tuple[str, Any]:
-        """Validate, save under <store>/uploads/, ingest. Returns (status, filter dropdown update)."""
+    def upload(self, files: Sequence[Any] | None, user: str | None = None) -> tuple[str, Any]:
+        """Validate, save under <store>/uploads/<user>/<content hash>/<name>, ingest.
+        Returns (status, filter dropdown update).
+
+        Content-addressed folders: two users' `collide.txt` with different content are two
+        documents; nobody's upload replaces another's. Files that fail to ingest are removed, and
+        the status counts only the files that made it into the store."""
         import gradio as gr
 
         if not self.settings.allow_upload:
@@ -218,33 +223,42 @@ class ChatUI:
             return "Choose one or more files first.", gr.skip()
         errors: list[str] = []
         saved: list[Path] = []
-        dest_dir = Path(self.settings.store) / "uploads"
+        root = Path(self.settings.store) / "uploads"
+        owner = safe_upload_name(user or "anonymous").replace(" ", "_") or "anonymous"
         for p in paths:
             name = safe_upload_name(p.name)
             try:
                 validate_upload(p, self.settings.upload_max_mb, name)
+                digest = file_digest(p)
             except ReadError as exc:
-                errors.append(str(exc))
+                errors.append(shown_name(str(exc)))
                 continue
-            dest_dir.mkdir(parents=True, exist_ok=True)
-            dest = dest_dir / name
-            shutil.copyfile(p, dest)
+            dest = root / owner / digest[:16] / name
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            if not dest.exists():
+                shutil.copyfile(p, dest)
             saved.append(dest)
-        lines = list(errors)
-        if saved:
-            with self._ingest_lock:
-                try:
-                    report = self.assistant.ingest(saved)
-                except AssistantError as exc:
-                    return "; ".join([*lines, f"ingest failed: {exc}"]), gr.skip()
-            lines.insert(
-                0,
-                f"Ingested {len(saved)} file(s): added {report.added}, updated {report.updated}, unchanged {report.unchanged}; "
-                f"store has {report.documents} documents.",
-            )
-            lines.extend(f"{Path(f.path).name}: {f.error}" for f in report.failed)
-            return " ".join(lines), gr.update(choices=self.refresh_documents())
-        return " ".join(lines), gr.skip()
+        if not saved:
+            return " ".join(["No file ingested.", *errors]), gr.skip()
+        with self._ingest_lock:
+            try:
+                report = self.assistant.ingest(saved)
+            except AssistantError as exc:
+                for dest in saved:
+                    _remove_upload(dest, root)
+                return " ".join([f"No file ingested: {shown_name(str(exc))}", *errors]), gr.skip()
+        failed = {Path(f.path) for f in report.failed}
+        for dest in saved:
+            if dest in failed:
+                _remove_upload(dest, root)
+        ok = len(saved) - len(failed & set(saved))
+        lines = [
+            f"Ingested {ok} of {len(paths)} file(s): added {report.added}, updated {report.updated}, unchanged {report.unchanged}; "
+            f"store has {report.documents} documents."
+        ]
+        lines += errors
+        lines += [f"{shown_name(Path(f.path).name)}: {shown_name(f.error)} (not ingested; removed)" for f in report.failed]
+        return " ".join(lines), gr.update(choices=self.refresh_documents()) if ok else gr.skip()
 
     # API --------------------------------------------------------------------------------------
     def api_ask(self, question: str, doc_ids: list[str] | None = None, top_k: int | None = None) -> dict[str, Any]:
@@ -261,6 +275,37 @@ class ChatUI:
     def api_documents(self) -> list[dict[str, Any]]:
         """The documents in the store (id, title, date, source, chunks)."""
         return [d.model_dump() for d in self.assistant.documents()]
+
+
+def file_digest(path: Path) -> str:
+    """sha256 of a file, read in 1 MB blocks."""
+    import hashlib
+
+    h = hashlib.sha256()
+    try:
+        with open(path, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                h.update(block)
+    except OSError as exc:
+        raise ReadError(path.name, f"cannot read upload: {exc.strerror or exc}") from exc
+    return h.hexdigest()
+
+
+def shown_name(text: str) -> str:
+    """One line: control characters (a newline in a file name) escaped."""
+    return "".join(ch if ch >= " " and ch != "\x7f" else repr(ch)[1:-1] for ch in text)
+
+
+def _remove_upload(dest: Path, root: Path) -> None:
+    """Delete a saved upload and the folders it leaves empty (up to `root`)."""
+    dest.unlink(missing_ok=True)
+    folder = dest.parent
+    while folder != root and root in folder.parents:
+        try:
+            folder.rmdir()
+        except OSError:
+            break
+        folder = folder.parent
 
 
 def _theme() -> Any:
@@ -345,7 +390,11 @@ def build_app(assistant: Assistant, settings: Settings | None = None) -> gr.Bloc
                         )
                         ingest_btn = gr.Button("Ingest", elem_id="ct-ingest", size="sm")
                         upload_status = gr.Markdown("", elem_id="ct-upload-status")
-                    ingest_btn.click(ui.upload, [files], [upload_status, doc_filter], api_visibility="private")
+                    def upload(files: Any, request: Any = None) -> tuple[str, Any]:
+                        return ui.upload(files, getattr(request, "username", None))
+
+                    upload.__annotations__ = {"files": Any, "request": gr.Request, "return": tuple}  # Gradio injects the request
+                    ingest_btn.click(upload, [files], [upload_status, doc_filter], api_visibility="private")
         with gr.Row(elem_id="ct-cite-bridge"):
             cite_ref = gr.Textbox(elem_id="ct-cite-ref", show_label=False, container=False)
             cite_open = gr.Button("open", elem_id="ct-cite-open")
@@ -388,19 +437,24 @@ def serve(settings: Settings, assistant: Assistant | None = None, *, block: bool
     if settings.chroma_host is None and not store_exists(settings.store):
         raise StoreNotFoundError(str(settings.store))
     assistant = assistant or Assistant(settings)
+    assistant.documents()  # opens the catalog: a damaged or unreadable store fails here, in one line
     if warm:
         _warm_up(assistant)
     app = build_app(assistant, settings)
     app.queue(default_concurrency_limit=4)
     log.info("serving on http://%s:%d (auth: %s)", settings.host, settings.port, "on" if auth else "off")
-    app.launch(
-        server_name=settings.host,
-        server_port=settings.port,
-        auth=auth or None,
-        prevent_thread_lock=not block,
-        quiet=quiet,
-        **launch_options(settings),
-    )
+    try:
+        app.launch(
+            server_name=settings.host,
+            server_port=settings.port,
+            auth=auth or None,
+            prevent_thread_lock=not block,
+            quiet=quiet,
+            **launch_options(settings),
+        )
+    except OSError as exc:  # Gradio: "Cannot find empty port in range ..."; bind errors
+        app.close()
+        raise ConfigError("port", settings.port, f"cannot serve on {settings.host}:{settings.port}: {str(exc).splitlines()[0][:200]}") from exc
     return app
 
 

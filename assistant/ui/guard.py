@@ -65,6 +65,8 @@ def _split_pair(text: str, where: str) -> tuple[str, str]:
 
 def check_bind(host: str, auth: Sequence[tuple[str, str]]) -> None:
     """Refuse to serve on anything but loopback without authentication."""
+    if not host or host != host.strip() or any(ch.isspace() or ch < " " for ch in host):
+        raise ConfigError("host", host, "not a host name or address (no spaces or control characters)")
     if not is_loopback(host) and not auth:
         raise ConfigError("host", host, "binding an interface other than 127.0.0.1 requires --auth USER:PASSWORD or --auth-file FILE")
 

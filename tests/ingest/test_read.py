@@ -85,9 +85,14 @@ def test_unreadable_paths(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
     locked = tmp_path / "locked.txt"
     locked.write_text("secret")
 
-    def deny(self: Path) -> bytes:  # root ignores chmod, so simulate the OS refusing
-        raise PermissionError(13, "Permission denied", str(self))
+    real_open = os.open
 
-    monkeypatch.setattr(Path, "read_bytes", deny)
+    def deny(path: object, *args: object, **kwargs: object) -> int:  # root ignores chmod, so simulate the OS refusing
+        if str(path) == str(locked):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_open(path, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "open", deny)
     with pytest.raises(ReadError, match="permission denied"):
         read_file(locked)
+    monkeypatch.undo()
