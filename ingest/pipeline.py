@@ -22,7 +22,7 @@ from tqdm import tqdm
 
 from assistant.errors import ReadError
 from assistant.store.store import Store
-from assistant.types import Chunk, Document, Failure, IngestReport
+from assistant.types import Chunk, Document, Failure, IngestReport, PageSpan
 from ingest.chunk import chunk_text
 from ingest.read import MANIFEST, ParsedFile, load_manifest, read_file
 
@@ -114,6 +114,7 @@ class Ingestor:
             date=parsed.date,
             text=parsed.text,
             content_hash=content_hash(parsed.text, parsed.title, parsed.date),
+            pages=[PageSpan(**p) for p in parsed.pages] if getattr(parsed, "pages", None) else None,
         )
 
     # --- runs -------------------------------------------------------------------
@@ -139,7 +140,9 @@ class Ingestor:
                     if known and known[1] == fp:
                         report.unchanged += 1
                         continue
-                    doc = self.document_from(read_file(path, manifests[folder]))
+                    parsed = read_file(path, manifests[folder])
+                    doc = self.document_from(parsed)
+                    report.warnings += [Failure(path=str(path), error=w) for w in getattr(parsed, "warnings", [])]
                 except ReadError as exc:
                     report.failed.append(Failure(path=exc.path, error=exc.reason))
                     log.info("skipped %s: %s", exc.path, exc.reason)  # the report carries it; callers print it once

@@ -56,6 +56,15 @@ def filters_from(args: argparse.Namespace) -> Any:
     return Filters(doc_ids=args.doc or [], sources=args.source or [], date_from=args.date_from, date_to=args.date_to)
 
 
+def _where(c: dict[str, Any]) -> str:
+    """"p. 14" for a paged source (with "(OCR)" for a scanned page), else the character range."""
+    if c.get("page") is None:
+        return f"characters {c['start']}-{c['end']}"
+    first = c.get("page_label") or c["page"]
+    where = f"pp. {first}-{c.get('page_end_label') or c['page_end']}" if c.get("page_end") else f"p. {first}"
+    return where + (" (OCR)" if c.get("ocr") else "")
+
+
 def format_answer(d: dict[str, Any]) -> str:
     lines = [d["answer"]]
     if d.get("standalone_question") and d["standalone_question"] != d["question"]:
@@ -69,6 +78,6 @@ def format_answer(d: dict[str, Any]) -> str:
         lines.append("")
         lines.append("Sources:")
         for c in d["citations"]:
-            lines.append(f"[{c['n']}] {c['title']} ({c['doc_id']}, characters {c['start']}-{c['end']})")
+            lines.append(f"[{c['n']}] {c['title']} ({c['doc_id']}, {_where(c)})")
             lines.append(f"    \"{c['quote']}\"")
     return "\n".join(lines)

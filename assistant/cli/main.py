@@ -34,6 +34,8 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         )
         for f in report.failed:
             print(f"failed: {f.path}: {f.error}", file=sys.stderr)
+        for f in report.warnings:
+            print(f"warning: {f.path}: {f.error}", file=sys.stderr)
     return 1 if report.failed else 0
 
 
