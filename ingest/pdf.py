@@ -61,6 +61,7 @@ class PageText:
     ocr: bool = False
     skipped: str | None = None  # why the page has no text (e.g. no Tesseract)
     text: str = ""  # cleaned text, paragraphs separated by blank lines
+    run_on: str | None = None  # " " or "": the page continues the previous page's sentence
 
 
 @dataclass
@@ -130,7 +131,9 @@ def _mark_paragraphs(blocks: list[list[Line]]) -> list[Line]:
     """Flatten column blocks; a paragraph starts at each block and after a gap > 1.3 x line pitch."""
     # tops, not bottoms: nearly every line has an ascender, descenders vary more
     pitches = [a.top - b.top for blk in blocks for a, b in zip(blk, blk[1:]) if a.top > b.top]
-    pitch = sorted(pitches)[len(pitches) // 4] if pitches else 0.0  # lower quartile: headers/footers/gaps are outliers
+    # the tightest spacing is the body's line pitch (headers, footers and paragraph gaps are wider);
+    # a page with few lines has too few samples for anything like a median
+    pitch = min(pitches) if pitches else 0.0
     out: list[Line] = []
     for blk in blocks:
         for i, line in enumerate(blk):
@@ -330,9 +333,13 @@ def _join(prev: str, nxt: str, words: set[str], compounds: set[str]) -> str:
     return f"{prev.rstrip(''.join(_HYPHEN_MARKS[:3]))} {nxt}"
 
 
-def page_texts(pages: list[PageText]) -> None:
-    """Set each page's cleaned `text` from its lines: paragraphs joined by blank lines."""
-    words, compounds = _vocabulary(pages)
+def page_texts(pages: list[PageText], vocab: tuple[set[str], set[str]] | None = None) -> None:
+    """Set each page's cleaned `text` from its lines: paragraphs joined by blank lines.
+
+    A line-end hyphen mark on the page's very last line is kept (as PDFium's "\x02") for
+    `join_pages`, which decides whether the word continues on the next page.
+    """
+    words, compounds = vocab or _vocabulary(pages)
     for p in pages:
         paras: list[str] = []
         for ln in p.lines:
@@ -343,21 +350,55 @@ def page_texts(pages: list[PageText]) -> None:
                 paras.append(text)
             else:
                 paras[-1] = _join(paras[-1], text, words, compounds)
-        p.text = "\n\n".join(x.replace("\x02", "-").replace("\ufffe", "-") for x in paras)
+        text = "\n\n".join(paras)
+        tail = "\x02" if text.endswith(_HYPHEN_MARKS) and len(text) > 1 and text[-2].isalpha() else ""
+        if tail:
+            text = text[:-1]
+        p.text = text.replace("\x02", "-").replace("\ufffe", "-") + tail
 
 
 def clean(pages: list[PageText]) -> list[PageText]:
+    """Running lines dropped, paragraphs and hyphenation joined; sets each page's `text` (see join_pages)."""
     remove_running_lines(pages)
-    page_texts(pages)
+    vocab = _vocabulary(pages)
+    page_texts(pages, vocab)
+    _join_across_pages(pages, vocab)
     return pages
 
 
 # --- the document ----------------------------------------------------------------------------
+def _join_across_pages(pages: list[PageText], vocab: tuple[set[str], set[str]]) -> None:
+    """A sentence running on over a page break stays one sentence: the next page's `run_on` is " ",
+    or "" when the last word was hyphenated ("coun-" | "terrorism" -> "counterterrorism")."""
+    words, compounds = vocab
+    prev: PageText | None = None
+    for p in pages:
+        if not p.text:
+            continue
+        if prev is not None and p.text[:1].islower() and prev.text[-1:] not in ".!?:;\"'\u201d)]":
+            if prev.text.endswith("\x02"):
+                head = prev.text[:-1]
+                keep = _join(head + "-", p.text, words, compounds).startswith(head + "-")
+                prev.text = head + ("-" if keep else "")
+                p.run_on = ""
+            else:
+                p.run_on = " "
+        if prev is not None and prev.text.endswith("\x02"):
+            prev.text = prev.text[:-1] + "-"
+        prev = p
+    if prev is not None and prev.text.endswith("\x02"):
+        prev.text = prev.text[:-1] + "-"
+
+
 def join_pages(pages: list[PageText]) -> str:
-    """Page texts joined by blank lines, each page after the first preceded by PAGE_MARK."""
+    """Page texts joined by blank lines (or run on, see `_join_across_pages`), each page after the
+    first preceded by PAGE_MARK."""
     parts = []
     for i, p in enumerate(pages):
-        parts.append(("" if i == 0 else "\n\n" + PAGE_MARK) + p.text)
+        if i == 0:
+            parts.append(p.text)
+        else:
+            parts.append(("\n\n" if p.run_on is None else p.run_on) + PAGE_MARK + p.text)
     return "".join(parts)
 
 

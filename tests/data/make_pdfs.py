@@ -74,6 +74,20 @@ REPORT: list[tuple[str, str, list[str]]] = [
     ]),
 ]
 
+# One paragraph runs over the page break, its last word on page 1 hyphenated ("...-" | "...").
+CONTINUED_INTRO = [
+    "Action Plan review",
+    "The federal cabinet approved a revised National Action Plan in 2021 after a year of consultations "
+    "with provincial governments, the armed forces and civil society organisations.",
+]
+CONTINUED_RUN = (
+    "Under the revised plan the National Counter Terrorism Authority became responsible for monitoring "
+    "implementation across all provinces, and provincial apex committees were required to submit quarterly "
+    "implementation reports to its secretariat in Islamabad, with independent verification by parliamentary "
+    "committees and published summaries of progress against each of the fourteen points."
+)
+CONTINUED_END = ["Funding for the secretariat was doubled in the following budget."]
+
 NOTIFICATION = [
     "Notification",
     "The Ministry of Interior has proscribed the organisation known as the Northern Front with immediate effect.",
@@ -196,9 +210,50 @@ def make_notification(path: Path) -> list[dict[str, object]]:
     return [{"label": "1", "kind": "scan", "text": "\n\n".join(NOTIFICATION)}]
 
 
+def _para_text(lines: list[tuple[str, bool]]) -> str:
+    out = ""
+    for line, hyph in lines:
+        out += (line[:-1] if hyph else line + " ")
+    return out.strip()
+
+
+def make_continued(path: Path) -> list[dict[str, object]]:
+    c = Canvas(str(path), pagesize=A4, invariant=1)
+    c.setTitle("Action Plan review")
+    run = wrap(CONTINUED_RUN, W - 2 * MARGIN)
+    k = next((i for i, (_, hyph) in enumerate(run) if hyph and i >= 1), len(run) // 2)  # break after line k
+    # page 1: intro at the top, the running paragraph's first lines at the bottom
+    _header_footer(c, "1")
+    _text_page(c, CONTINUED_INTRO)
+    c.setFont(FONT, SIZE)
+    y = MARGIN + 10 + LEADING * k
+    for line, _ in run[: k + 1]:
+        c.drawString(MARGIN, y, line)
+        y -= LEADING
+    c.showPage()
+    _header_footer(c, "2")
+    y = H - MARGIN - 10
+    c.setFont(FONT, SIZE)
+    for line, _ in run[k + 1 :]:
+        c.drawString(MARGIN, y, line)
+        y -= LEADING
+    y -= LEADING / 2
+    for para in CONTINUED_END:
+        for line, _ in wrap(para, W - 2 * MARGIN):
+            c.drawString(MARGIN, y, line)
+            y -= LEADING
+    c.showPage()
+    c.save()
+    first, rest = run[: k + 1], run[k + 1 :]
+    return [
+        {"label": "1", "kind": "text", "text": "\n\n".join([*CONTINUED_INTRO, _para_text(first)])},
+        {"label": "2", "kind": "text", "text": "\n\n".join([_para_text(rest), *CONTINUED_END])},
+    ]
+
+
 def main() -> None:
     OUT.mkdir(exist_ok=True)
-    for name, make in (("security_report", make_report), ("notification", make_notification)):
+    for name, make in (("security_report", make_report), ("notification", make_notification), ("continued", make_continued)):
         pages = make(OUT / f"{name}.pdf")
         (OUT / f"{name}.json").write_text(json.dumps({"pages": pages}, indent=1) + "\n", encoding="utf-8")
         print(f"wrote {OUT / name}.pdf ({len(pages)} pages)")

@@ -111,6 +111,19 @@ def test_fully_scanned_pdf_reads_through_ocr() -> None:
     assert parsed.pages == [{"n": 1, "label": "1", "ocr": True, "start": 0, "end": len(parsed.text)}]
 
 
+def test_sentence_running_over_a_page_break_stays_whole() -> None:
+    parsed = read_file(PDFS / "continued.pdf")
+    source = json.loads((PDFS / "continued.json").read_text(encoding="utf-8"))["pages"]
+    one, two = parsed.pages
+    assert (one["label"], two["label"]) == ("1", "2")
+    for meta, src in zip(parsed.pages, source):
+        assert _squash(parsed.text[meta["start"] : meta["end"]]) == _squash(src["text"])
+    # the hyphenated word across the break is joined and the sentence has no paragraph break in it
+    assert "with independent verification by parliamentary committees" in parsed.text
+    assert one["end"] == two["start"]  # "inde" | "pendent": page 2 starts mid-word
+    assert "points.\n\nFunding" in parsed.text
+
+
 def _doc() -> Document:
     text = "First page ends here.\n\nSecond page starts. It goes on.\n\nThird."
     a, b = text.index("Second"), text.index("Third")
@@ -166,7 +179,7 @@ def test_answers_cite_the_right_page(make_assistant, tmp_path: Path) -> None:  #
         shutil.copy(p, folder / p.name)
     a = make_assistant()
     report = a.ingest([folder])
-    assert report.documents == 2 and not report.failed and not report.warnings
+    assert report.documents == 3 and not report.failed and not report.warnings
     cases = [
         ("How many suspicious transaction reports did the financial monitoring unit receive?", "1,412", 5, "3", False),
         ("How often did the board of governors of the counter terrorism authority meet?", "only twice", 3, "1", False),
@@ -184,3 +197,9 @@ def test_answers_cite_the_right_page(make_assistant, tmp_path: Path) -> None:  #
         assert not citation_problems(ans, {c.doc_id: a.document(c.doc_id)})
         text = format_answer(ans.to_dict())
         assert f"p. {label}" in text and (("(OCR)" in text) == ocr)
+    ans = a.ask("Who became responsible for monitoring implementation of the revised plan?")
+    crossing = [c for c in ans.citations if "independent verification" in c.quote]
+    assert crossing, [c.quote for c in ans.citations]
+    c = crossing[0]
+    assert (c.page, c.page_end, c.page_label, c.page_end_label) == (1, 2, "1", "2")
+    assert "pp. 1-2" in format_answer(ans.to_dict())

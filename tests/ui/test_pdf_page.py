@@ -33,7 +33,7 @@ def pdf_served(embedder: Any, tmp_path_factory: pytest.TempPathFactory) -> Itera
     settings = Settings(store=root / "store", port=free_port(), feedback_db=root / "feedback.sqlite3")
     a = Assistant(settings, embedder)
     report = a.ingest([folder])
-    assert report.documents == 2 and not report.failed
+    assert report.documents == 3 and not report.failed
     s = start(settings, a)
     yield s
     s.app.close()
