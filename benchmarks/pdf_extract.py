@@ -158,6 +158,8 @@ def ocr_similarity() -> dict[str, float] | None:
         t = time.perf_counter()
         pages = pdf.clean(pdf.pages_pdfium(spec.with_suffix(".pdf").read_bytes()))
         secs = time.perf_counter() - t
+        if not any(src["kind"] == "scan" for src in source):
+            continue
         for src, p in zip(source, pages):
             if src["kind"] == "scan":
                 sim = difflib.SequenceMatcher(None, _squash(p.text), _squash(src["text"]), autojunk=False).ratio()
