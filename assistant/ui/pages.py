@@ -5,7 +5,8 @@
 page to PNG once, and finds the boxes of the quoted characters in the page's text layer. The
 quote is matched on letters and digits only, so joined hyphens ("counterterrorism" vs
 "coun-" + "terrorism") and dropped headers do not matter. A page read by OCR has no text layer:
-it is shown without boxes and says so. The web app serves the cache folder (Gradio
+its words' boxes come from Tesseract's TSV output on the same 300 dpi rendering ingest OCR'd
+(cached beside the image), and the page says its text was read by OCR. The web app serves the cache folder (Gradio
 `allowed_paths`), so the page image and "open the PDF at this page" link come from the store.
 """
 
@@ -13,9 +14,11 @@ from __future__ import annotations
 
 import hashlib
 import html
+import json
 import logging
 import os
 import shutil
+import subprocess
 import tempfile
 import threading
 from dataclasses import dataclass, field
@@ -123,6 +126,67 @@ def span_boxes(textpage: object, width: float, height: float, quote: str) -> lis
     ]
 
 
+def _ocr_words(page: object, cache: Path, width: float, height: float) -> list[tuple[str, int, float, float, float, float]]:
+    """Tesseract's words on a scanned page: (text, line key, left, top, width, height as page fractions), cached.
+
+    The page is rendered as ingest rendered it for OCR (300 dpi, grayscale), so the words are the
+    ones the stored text was made of.
+    """
+    if cache.exists():
+        try:
+            return [tuple(w) for w in json.loads(cache.read_text(encoding="utf-8"))]  # type: ignore[misc]
+        except (OSError, ValueError):
+            pass
+    if shutil.which("tesseract") is None:
+        return []
+    scale = 300 / 72
+    image = page.render(scale=scale, grayscale=True).to_pil()  # type: ignore[attr-defined]
+    with tempfile.TemporaryDirectory(prefix="ct-ocr-") as tmp:
+        png = Path(tmp) / "page.png"
+        image.save(png)
+        try:
+            proc = subprocess.run(
+                ["tesseract", str(png), "stdout", "-l", "eng", "--psm", "3", "tsv"], capture_output=True, text=True, timeout=120, check=False
+            )
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            log.warning("OCR word boxes unavailable: %s", exc)
+            return []
+    words = []
+    W, H = width * scale, height * scale
+    for row in proc.stdout.splitlines()[1:]:
+        f = row.split("\t")
+        if len(f) == 12 and f[0] == "5" and f[11].strip():
+            line = int(f[2]) * 1_000_000 + int(f[3]) * 1000 + int(f[4])  # block, paragraph, line
+            left, top, w, h = (int(v) for v in f[6:10])
+            words.append((f[11], line, left / W, top / H, w / W, h / H))
+    _atomic_write(cache, lambda tmp: tmp.write_text(json.dumps(words), encoding="utf-8"))
+    return words  # type: ignore[return-value]
+
+
+def _word_boxes(words: list[tuple[str, int, float, float, float, float]], quote: str) -> list[tuple[float, float, float, float]]:
+    """Boxes of `quote` over OCR words, one per OCR line."""
+    keys, owner = [], []
+    for i, w in enumerate(words):
+        k, _ = _alnum(w[0])
+        keys.append(k)
+        owner += [i] * len(k)
+    hay = "".join(keys)
+    want, _ = _alnum(quote)
+    chosen = sorted({owner[j] for at, size in _pieces(hay, want) for j in range(at, at + size)}) if want else []
+    lines: dict[int, list[float]] = {}
+    for i in chosen:
+        _, line, x, y, w, h = words[i]
+        if line in lines:
+            b = lines[line]
+            x1, y1 = max(b[0] + b[2], x + w), max(b[1] + b[3], y + h)
+            b[0], b[1] = min(b[0], x), min(b[1], y)
+            b[2], b[3] = x1 - b[0], y1 - b[1]
+        else:
+            lines[line] = [x, y, w, h]
+    pad = 0.003
+    return [(x - pad, y - pad, w + 2 * pad, h + 2 * pad) for x, y, w, h in lines.values()]
+
+
 def page_view(doc: Document, citation: Citation, store: str | Path, scale: float = SCALE) -> PageView | None:
     """The cited (first) page, rendered and cached, with the quote's boxes; None for unpaged or missing PDFs."""
     if not doc.pages or citation.page is None:
@@ -158,7 +222,10 @@ def page_view(doc: Document, citation: Citation, store: str | Path, scale: float
                 _atomic_write(png, lambda tmp: image.save(tmp, format="PNG"))
             view = PageView(page=page, png=png, pdf=pdf_copy, width=width, height=height)
             if page.ocr:
-                view.note = "Scanned page: its text was read by OCR, so the quote cannot be marked on the image."
+                words = _ocr_words(p, folder / f"page-{page.n}.ocr.json", width, height)
+                part = doc.text[max(citation.start, page.start) : min(citation.end, page.end)]
+                view.boxes = _word_boxes(words, part)
+                view.note = "Scanned page: its text was read by OCR" + ("." if view.boxes else "; the quote could not be located on the image.")
             else:
                 part = doc.text[max(citation.start, page.start) : min(citation.end, page.end)]
                 view.boxes = span_boxes(p.get_textpage(), width, height, part)

@@ -83,7 +83,7 @@ def test_browser_pdf_citation_shows_the_page_with_the_quote_marked(pdf_served: S
 
 @pytest.mark.browser
 @pytest.mark.slow
-def test_browser_ocr_page_is_shown_and_labelled(pdf_served: Served, browser: Any) -> None:
+def test_browser_ocr_page_is_shown_and_labelled(pdf_served: Served, browser: Any, artifacts: Path) -> None:
     from playwright.sync_api import expect
 
     p = Page(browser, pdf_served.url)
@@ -97,5 +97,13 @@ def test_browser_ocr_page_is_shown_and_labelled(pdf_served: Served, browser: Any
         expect(view).to_contain_text("OCR", timeout=TIMEOUT_MS)
         expect(view).to_contain_text("read by OCR")
         expect(view.locator("img")).to_be_visible()
+        # the quote is boxed from Tesseract's word boxes: one box per line, in the upper part of the page
+        boxes = view.locator(".ct-box")
+        assert boxes.count() >= 1
+        frame = view.locator(".ct-page-img").bounding_box()
+        for i in range(boxes.count()):
+            b = boxes.nth(i).bounding_box()
+            assert b["width"] > 20 and b["y"] < frame["y"] + frame["height"] * 0.3
+        page.locator("#ct-passage").screenshot(path=str(artifacts / "chat-pdf-ocr-page.png"))
     finally:
         p.close()
