@@ -203,7 +203,7 @@ def _open_pdfium(data: bytes, name: str) -> object:
         return pdfium.PdfDocument(data)
     except pdfium.PdfiumError as exc:
         msg = str(exc)
-        if "password" in msg.lower():
+        if "password" in msg.lower() or "security" in msg.lower():
             raise ReadError(name, "encrypted PDF") from exc
         raise ReadError(name, f"corrupt PDF ({msg})") from exc
 
@@ -434,7 +434,7 @@ def read_pdf(path: Path, data: bytes, ocr: bool = True) -> PdfText:
     pages = clean(pages_pdfium(data, str(path), ocr=ocr))
     warnings = [f"page {p.n} (label {p.label}): {p.skipped}" for p in pages if p.skipped]
     for w in warnings:
-        log.warning("%s: %s", path, w)
+        log.info("%s: %s", path, w)  # the ingest report carries it; callers print it once
     if not any(p.text.strip() for p in pages):
         reason = "PDF has no extractable text"
         if any(p.skipped for p in pages):

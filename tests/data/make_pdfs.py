@@ -251,12 +251,22 @@ def make_continued(path: Path) -> list[dict[str, object]]:
     ]
 
 
+def make_encrypted(path: Path) -> None:
+    """A password-protected PDF (a broken file for the readers: tests/data/bad/)."""
+    c = Canvas(str(path), pagesize=A4, invariant=1, encrypt="not-the-empty-password")
+    _text_page(c, ["Restricted", "This file needs a password to open."])
+    c.showPage()
+    c.save()
+
+
 def main() -> None:
     OUT.mkdir(exist_ok=True)
     for name, make in (("security_report", make_report), ("notification", make_notification), ("continued", make_continued)):
         pages = make(OUT / f"{name}.pdf")
         (OUT / f"{name}.json").write_text(json.dumps({"pages": pages}, indent=1) + "\n", encoding="utf-8")
         print(f"wrote {OUT / name}.pdf ({len(pages)} pages)")
+    make_encrypted(OUT.parent / "bad" / "encrypted.pdf")
+    print(f"wrote {OUT.parent / 'bad' / 'encrypted.pdf'}")
 
 
 if __name__ == "__main__":

@@ -203,3 +203,10 @@ def test_answers_cite_the_right_page(make_assistant, tmp_path: Path) -> None:  #
     c = crossing[0]
     assert (c.page, c.page_end, c.page_label, c.page_end_label) == (1, 2, "1", "2")
     assert "pp. 1-2" in format_answer(ans.to_dict())
+
+
+@pytest.mark.parametrize(("name", "reason"), [("encrypted.pdf", "encrypted PDF"), ("corrupt.pdf", "corrupt PDF"), ("notapdf.pdf", "corrupt PDF")])
+def test_broken_pdfs_fail_with_a_reason(name: str, reason: str) -> None:
+    with pytest.raises(ReadError, match=reason) as err:
+        read_file(DATA / "bad" / name)
+    assert err.value.path.endswith(name)
