@@ -40,7 +40,7 @@ MIN_TEXT_CHARS = 20  # a page with fewer non-space text-layer chars is treated a
 OCR_DPI = 300
 OCR_TIMEOUT_S = 120
 _HYPHEN_MARKS = ("\x02", "\ufffe", "\u00ad", "-", "\u2010")
-_PAGE_NUMBER = re.compile(r"^(?:page\s+)?(?:#|[ivxlcdm]+)(?:\s*(?:of|/)\s*#)?$", re.I)
+_PAGE_NUMBER = re.compile(r"^(?:page\s+)?([0-9]+|[ivxlcdm]+)(?:\s*(?:of|/)\s*[0-9]+)?$", re.I)
 _WORD_TAIL = re.compile(r"([A-Za-z]+)$")
 _WORD_HEAD = re.compile(r"^([A-Za-z]+)")
 
@@ -96,6 +96,11 @@ def _vertical_overlap(a: _Seg, b: _Seg) -> bool:
     return min(a.t, b.t) - max(a.b, b.b) > 0.3 * min(a.t - a.b, b.t - b.b)
 
 
+def _median_width(segs: list[_Seg]) -> float:
+    ws = sorted(s.r - s.l for s in segs)
+    return ws[len(ws) // 2] if ws else 0.0
+
+
 def _gutter(segs: list[_Seg], width: float) -> float | None:
     """x of a gutter with at least 3 lines on each side standing side by side, or None."""
     best: tuple[int, float] | None = None
@@ -104,8 +109,12 @@ def _gutter(segs: list[_Seg], width: float) -> float | None:
         if not any(s.l < x < s.r for s in segs if len(s.text.strip()) > 3):
             left = [s for s in segs if s.r <= x]
             right = [s for s in segs if s.l >= x]
-            paired = sum(1 for a in left if any(_vertical_overlap(a, b) for b in right))
-            if paired >= 3 and (best is None or paired > best[0]):
+            pl = [a for a in left if any(_vertical_overlap(a, b) for b in right)]
+            pr = [b for b in right if any(_vertical_overlap(a, b) for a in left)]
+            paired = len(pl)
+            # text columns are wide; narrow side-by-side cells are a table, read row by row
+            wide = paired >= 3 and min(_median_width(pl), _median_width(pr)) >= 0.2 * width
+            if wide and (best is None or paired > best[0]):
                 best = (paired, x)
         x += 2.0
     return best[1] if best else None
@@ -285,14 +294,29 @@ def remove_running_lines(pages: list[PageText], edge: int = 2) -> int:
         by_y = sorted(p.lines, key=lambda ln: -ln.top) if any(ln.top for ln in p.lines) else p.lines
         return by_y[:edge] + by_y[-edge:]
 
-    counts: dict[str, int] = {}
-    for p in textual:
-        for key in {_mask(ln.text, p) for ln in edges(p)}:
-            counts[key] = counts.get(key, 0) + 1
+    def bare(ln: Line) -> str | None:  # "12", "iv", "Page 3 of 9" -> the number
+        m = _PAGE_NUMBER.match(ln.text.strip())
+        return m.group(1).lower() if m else None
+
     need = max(2, (len(textual) + 1) // 2)
+    counts: dict[str, int] = {}
+    offsets: dict[int, int] = {}  # printed number - page index, for bare numbers at page edges
+    for p in textual:
+        for key in {_mask(ln.text, p) for ln in edges(p) if bare(ln) is None}:
+            counts[key] = counts.get(key, 0) + 1
+        for off in {int(t) - p.n for ln in edges(p) if (t := bare(ln)) and t.isdigit()}:
+            offsets[off] = offsets.get(off, 0) + 1
+    steady = {off for off, c in offsets.items() if c >= need}  # page numbers that count up with the pages
+
+    def running(ln: Line, p: PageText) -> bool:
+        tok = bare(ln)
+        if tok is None:
+            return counts.get(_mask(ln.text, p), 0) >= need
+        return tok == p.label.lower() or tok == str(p.n) or (tok.isdigit() and int(tok) - p.n in steady)
+
     dropped = 0
     for p in textual:
-        drop = {id(ln) for ln in edges(p) if counts.get(_mask(ln.text, p), 0) >= need or _PAGE_NUMBER.match(_mask(ln.text, p))}
+        drop = {id(ln) for ln in edges(p) if running(ln, p)}
         if drop:
             keep = []
             carry_para = False

@@ -17,6 +17,7 @@ from assistant.answer.cite import citation
 from assistant.errors import ReadError
 from assistant.store.catalog import Catalog
 from assistant.types import Document, PageSpan
+from ingest import pdf
 from ingest.read import normalize, read_file
 from tests.conftest import DATA, missing
 
@@ -210,3 +211,43 @@ def test_broken_pdfs_fail_with_a_reason(name: str, reason: str) -> None:
     with pytest.raises(ReadError, match=reason) as err:
         read_file(DATA / "bad" / name)
     assert err.value.path.endswith(name)
+
+
+# --- cleaning rules on lines (no PDF needed) ---------------------------------------------------
+def _page(n: int, label: str, texts: list[str]) -> pdf.PageText:
+    top = 800.0
+    lines = []
+    for i, t in enumerate(texts):
+        lines.append(pdf.Line(text=t, top=top - 15 * i, bottom=top - 15 * i - 10, para_start=i == 0))
+    return pdf.PageText(n=n, label=label, lines=lines)
+
+
+def test_printed_page_numbers_offset_from_the_file_are_dropped_but_numbers_in_text_kept() -> None:
+    # no PDF labels; the printed numbers start at 1 on the file's page 3 (two unnumbered front pages)
+    words = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot"]
+    body = {n: [f"The {words[n - 1]} section opens.", f"It closes on {words[-n]} grounds."] for n in range(1, 7)}
+    pages = [_page(n, str(n), [*body[n], str(n - 2) if n > 2 else "Cover"]) for n in range(1, 7)]
+    single = [_page(1, "1", ["Attacks by year, total for", "2024"])]
+    pdf.clean(pages)
+    pdf.clean(single)
+    for p in pages[2:]:
+        assert p.text == " ".join(body[p.n]), p.text
+    assert single[0].text.endswith("2024")  # a number in the text, not a page number
+
+
+def test_hyphen_rules() -> None:
+    words, compounds = {"counterterrorism", "published"}, {"counter-terrorism", "well-known"}
+    assert pdf._join("daily newspapers publi\x02", "shed in four", words, compounds) == "daily newspapers publi" + "shed in four"
+    assert pdf._join("the well-", "known pattern", set(), compounds) == "the well-known pattern"
+    assert pdf._join("the Anti-", "Terrorism Act", words, compounds) == "the Anti-Terrorism Act"
+    assert pdf._join("ends a sentence.", "Next one", words, compounds) == "ends a sentence. Next one"
+
+
+def test_narrow_side_by_side_cells_are_a_table_not_two_columns() -> None:
+    rows = [("Punjab", "326"), ("Sindh", "141"), ("Balochistan", "171"), ("Khyber Pakhtunkhwa", "295")]
+    segs = []
+    for i, (a, b) in enumerate(rows):
+        y = 700 - 15 * i
+        segs += [pdf._Seg(72, y, 72 + 6 * len(a), y + 10, a), pdf._Seg(320, y, 320 + 6 * len(b), y + 10, b)]
+    lines = pdf.layout_lines(segs, 595)
+    assert [ln.text for ln in lines] == [f"{a} {b}" for a, b in rows]
