@@ -251,3 +251,20 @@ def test_narrow_side_by_side_cells_are_a_table_not_two_columns() -> None:
         segs += [pdf._Seg(72, y, 72 + 6 * len(a), y + 10, a), pdf._Seg(320, y, 320 + 6 * len(b), y + 10, b)]
     lines = pdf.layout_lines(segs, 595)
     assert [ln.text for ln in lines] == [f"{a} {b}" for a, b in rows]
+
+
+@pytest.mark.slow
+def test_cli_reports_skipped_scanned_pages_without_tesseract(tmp_path: Path) -> None:
+    from tests.conftest import run_cli
+
+    empty_bin = tmp_path / "bin"
+    empty_bin.mkdir()
+    pdfs = sorted(str(p) for p in PDFS.glob("*.pdf"))
+    r = run_cli("ingest", *pdfs, "--store", str(tmp_path / "store"), env={"PATH": str(empty_bin)})
+    assert r.returncode == 1, r.stderr  # notification.pdf (all scanned) failed; the others were ingested
+    lines = r.stderr.strip().splitlines()
+    warn = [ln for ln in lines if ln.startswith("warning:")]
+    failed = [ln for ln in lines if ln.startswith("failed:")]
+    assert len(warn) == 1 and "security_report.pdf: page 6 (label 4): no text layer and Tesseract is not installed" in warn[0]
+    assert len(failed) == 1 and "notification.pdf: PDF has no extractable text: no text layer and Tesseract is not installed" in failed[0]
+    assert "store has 2 documents" in r.stdout
