@@ -164,8 +164,9 @@ def layout_lines(segs: list[_Seg], width: float) -> list[Line]:
     paired += [b for b in right if any(_vertical_overlap(a, b) for a in left)]
     lo, hi = min(s.b for s in paired), max(s.t for s in paired)
     band = [s for s in segs if s.b >= lo - 1 and s.t <= hi + 1 and not (s.l < x < s.r)]
-    above = [s for s in segs if s not in band and s.b >= hi]
-    below = [s for s in segs if s not in band and s not in above]
+    in_band = {id(s) for s in band}
+    above = [s for s in segs if id(s) not in in_band and s.b >= hi]
+    below = [s for s in segs if id(s) not in in_band and s.b < hi]
     blocks = [
         _group_lines(above),
         _group_lines([s for s in band if s.r <= x]),
@@ -206,7 +207,7 @@ def ocr_lines(image: object) -> list[Line]:
 def _open_pdfium(data: bytes, name: str) -> object:
     import pypdfium2 as pdfium
 
-    if not data.startswith(b"%PDF"):
+    if b"%PDF" not in data[:1024]:  # the header may follow a little junk, as readers allow
         raise ReadError(name, "corrupt PDF: no %PDF header")
     try:
         return pdfium.PdfDocument(data)
