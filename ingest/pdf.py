@@ -420,10 +420,13 @@ def join_pages(pages: list[PageText]) -> str:
     first preceded by PAGE_MARK."""
     parts = []
     for i, p in enumerate(pages):
+        text = p.text.replace(PAGE_MARK, "\ufffd")  # a symbol font's private-use glyph must not pass for a page mark
         if i == 0:
-            parts.append(p.text)
+            parts.append(text)
+        elif not text:  # a skipped page: just its mark, no blank line (the map gives it an empty range)
+            parts.append(PAGE_MARK)
         else:
-            parts.append(("\n\n" if p.run_on is None else p.run_on) + PAGE_MARK + p.text)
+            parts.append(("\n\n" if p.run_on is None else p.run_on) + PAGE_MARK + text)
     return "".join(parts)
 
 

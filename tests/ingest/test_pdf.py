@@ -268,3 +268,11 @@ def test_cli_reports_skipped_scanned_pages_without_tesseract(tmp_path: Path) -> 
     assert len(warn) == 1 and "security_report.pdf: page 6 (label 4): no text layer and Tesseract is not installed" in warn[0]
     assert len(failed) == 1 and "notification.pdf: PDF has no extractable text: no text layer and Tesseract is not installed" in failed[0]
     assert "store has 2 documents" in r.stdout
+
+
+def test_page_marks_survive_normalisation_and_stray_private_use_chars() -> None:
+    pages = [pdf.PageText(n=1, label="1", text="First  page\ue000 text."), pdf.PageText(n=2, label="2", text=""), pdf.PageText(n=3, label="3", text="Third.")]
+    meta = [{"n": p.n, "label": p.label, "ocr": False} for p in pages]
+    text, ranges = pdf.page_ranges(normalize(pdf.join_pages(pages)), meta)
+    assert text == "First page\ufffd text.\n\nThird."
+    assert [text[r["start"] : r["end"]] for r in ranges] == ["First page\ufffd text.", "", "Third."]
