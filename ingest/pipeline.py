@@ -142,7 +142,10 @@ class Ingestor:
                         continue
                     parsed = read_file(path, manifests[folder])
                     doc = self.document_from(parsed)
-                    report.warnings += [Failure(path=str(path), error=w) for w in getattr(parsed, "warnings", [])]
+                    gaps = getattr(parsed, "warnings", [])
+                    report.warnings += [Failure(path=str(path), error=w) for w in gaps]
+                    if gaps:  # read with gaps (e.g. no Tesseract yet): re-read on the next run, not skipped as unchanged
+                        fp += ":incomplete"
                 except ReadError as exc:
                     report.failed.append(Failure(path=exc.path, error=exc.reason))
                     log.info("skipped %s: %s", exc.path, exc.reason)  # the report carries it; callers print it once

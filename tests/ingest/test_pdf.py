@@ -276,3 +276,22 @@ def test_page_marks_survive_normalisation_and_stray_private_use_chars() -> None:
     text, ranges = pdf.page_ranges(normalize(pdf.join_pages(pages)), meta)
     assert text == "First page\ufffd text.\n\nThird."
     assert [text[r["start"] : r["end"]] for r in ranges] == ["First page\ufffd text.", "", "Third."]
+
+
+@pytest.mark.slow
+def test_skipped_pages_are_read_once_tesseract_is_installed(make_assistant, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    _need_tesseract()
+    folder = tmp_path / "pdfs"
+    folder.mkdir()
+    shutil.copy(REPORT, folder / REPORT.name)
+    a = make_assistant()
+    with monkeypatch.context() as m:
+        m.setenv("PATH", str(tmp_path))  # no tesseract
+        first = a.ingest([folder])
+    assert first.added == 1 and len(first.warnings) == 1
+    assert "326 suspects" not in a.document("security_report").text
+    second = a.ingest([folder])  # same file, Tesseract available now: read again, not "unchanged"
+    assert second.updated == 1 and not second.warnings
+    doc = a.document("security_report")
+    assert "326 suspects" in doc.text and doc.pages[-1].ocr and doc.pages[-1].end > doc.pages[-1].start
+    assert a.ingest([folder]).unchanged == 1
