@@ -5,9 +5,11 @@ docs/pdf_extraction.md and `python -m benchmarks.pdf_extract`). From PDFium's te
 
 - lines are ordered top to bottom; a two-column region (two stacks of lines side by side with a
   gutter no line crosses) is read left column first, then right;
-- paragraphs are split where the gap between lines is clearly larger (1.3x) than the page's line pitch;
+- paragraphs are split where the gap between lines is clearly larger (1.3x) than the page's line
+  pitch, unless the text plainly runs on;
 - running headers/footers (a top or bottom line that repeats on at least half the pages once
-  digits and the page's own label are masked) and bare page numbers are dropped;
+  digits and the page's own label are masked, or a chapter's running head that carries the page
+  number and repeats on at least two pages) and bare page numbers are dropped;
 - a line-end hyphen is joined ("coun-" + "terrorism" -> "counterterrorism") unless the document
   elsewhere writes the hyphenated form and never the joined one, or the next line starts with a
   capital ("Anti-" + "Terrorism" -> "Anti-Terrorism");
@@ -41,6 +43,7 @@ OCR_DPI = 300
 OCR_TIMEOUT_S = 120
 _HYPHEN_MARKS = ("\x02", "\ufffe", "\u00ad", "-", "\u2010")
 _PAGE_NUMBER = re.compile(r"^(?:page\s+)?([0-9]+|[ivxlcdm]+)(?:\s*(?:of|/)\s*[0-9]+)?$", re.I)
+_BULLETS = set("•▪◦‣●■□–")  # a line starting with one is a list item: its own paragraph
 _WORD_TAIL = re.compile(r"([A-Za-z]+)$")
 _WORD_HEAD = re.compile(r"^([A-Za-z]+)")
 
@@ -136,17 +139,33 @@ def _group_lines(segs: list[_Seg]) -> list[Line]:
     return out
 
 
+def _line_pitch(pitches: list[float]) -> float:
+    """The body's line pitch: the most common spacing (1 pt bins), the smallest on a tie.
+
+    Headers, footers and paragraph gaps are wider, code or footnotes tighter; a page with few
+    lines has too few samples for a median, and the mode degrades to the smallest spacing.
+    """
+    if not pitches:
+        return 0.0
+    bins: dict[int, int] = {}
+    for p in pitches:
+        bins[round(p)] = bins.get(round(p), 0) + 1
+    best = max(bins.values())
+    return float(min(k for k, v in bins.items() if v == best))
+
+
 def _mark_paragraphs(blocks: list[list[Line]]) -> list[Line]:
-    """Flatten column blocks; a paragraph starts at each block and after a gap > 1.3 x line pitch."""
+    """Flatten column blocks; a paragraph starts at each block and after a gap > 1.3 x line pitch,
+    unless the text plainly runs on (no sentence end before, a lower-case word after); a bulleted
+    line is a list item and starts one too."""
     # tops, not bottoms: nearly every line has an ascender, descenders vary more
-    pitches = [a.top - b.top for blk in blocks for a, b in zip(blk, blk[1:]) if a.top > b.top]
-    # the tightest spacing is the body's line pitch (headers, footers and paragraph gaps are wider);
-    # a page with few lines has too few samples for anything like a median
-    pitch = min(pitches) if pitches else 0.0
+    pitch = _line_pitch([a.top - b.top for blk in blocks for a, b in zip(blk, blk[1:]) if a.top > b.top])
     out: list[Line] = []
     for blk in blocks:
         for i, line in enumerate(blk):
-            line.para_start = i == 0 or (pitch > 0 and blk[i - 1].top - line.top > 1.3 * pitch)
+            gap = i > 0 and pitch > 0 and blk[i - 1].top - line.top > 1.3 * pitch
+            runs_on = i > 0 and line.text[:1].islower() and blk[i - 1].text.rstrip()[-1:] not in ".!?:;"
+            line.para_start = i == 0 or (gap and not runs_on) or line.text.lstrip()[:1] in _BULLETS
             out.append(line)
     return out
 
@@ -309,10 +328,16 @@ def remove_running_lines(pages: list[PageText], edge: int = 2) -> int:
             offsets[off] = offsets.get(off, 0) + 1
     steady = {off for off, c in offsets.items() if c >= need}  # page numbers that count up with the pages
 
+    def numbered(ln: Line, p: PageText) -> bool:  # "Chapter 2: Title 14": starts or ends with the page's number
+        words = ln.text.lower().split()
+        return len(words) > 1 and bool({words[0], words[-1]} & {p.label.lower(), str(p.n)})
+
     def running(ln: Line, p: PageText) -> bool:
         tok = bare(ln)
         if tok is None:
-            return counts.get(_mask(ln.text, p), 0) >= need
+            n = counts.get(_mask(ln.text, p), 0)
+            # repeated on half the pages, or a numbered running head of one chapter (repeated at least twice)
+            return n >= need or (n >= 2 and numbered(ln, p))
         return tok == p.label.lower() or tok == str(p.n) or (tok.isdigit() and int(tok) - p.n in steady)
 
     dropped = 0

@@ -295,3 +295,26 @@ def test_skipped_pages_are_read_once_tesseract_is_installed(make_assistant, tmp_
     doc = a.document("security_report")
     assert "326 suspects" in doc.text and doc.pages[-1].ocr and doc.pages[-1].end > doc.pages[-1].start
     assert a.ingest([folder]).unchanged == 1
+
+
+def test_chapter_running_heads_with_page_numbers_are_dropped() -> None:
+    chapters = ["Scope", "Threats", "Agencies", "Funding"]
+    words = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel"]
+    pages = [
+        _page(n, str(n), [f"Chapter {(n + 1) // 2}: {chapters[(n - 1) // 2]} {n}", f"The {words[n - 1]} part begins.", f"It ends {words[-n]}."])
+        for n in range(1, 9)
+    ]
+    pdf.clean(pages)
+    assert [p.text for p in pages] == [f"The {words[n - 1]} part begins. It ends {words[-n]}." for n in range(1, 9)]
+
+
+def test_paragraph_gaps_bullets_and_run_on_lines() -> None:
+    def line(text: str, top: float) -> pdf.Line:
+        return pdf.Line(text=text, top=top, bottom=top - 10)
+
+    lines = pdf._mark_paragraphs([[
+        line("Heading", 800), line("First paragraph line one", 778), line("continues here.", 763),
+        line("Second paragraph after a gap", 740), line("and a wide gap inside a sentence", 748 - 30),
+        line("• a bullet", 703), line("• another bullet", 688),
+    ]])
+    assert [ln.para_start for ln in lines] == [True, True, False, True, False, True, True]
