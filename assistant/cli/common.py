@@ -57,12 +57,10 @@ def filters_from(args: argparse.Namespace) -> Any:
 
 
 def _where(c: dict[str, Any]) -> str:
-    """"p. 14" for a paged source (with "(OCR)" for a scanned page), else the character range."""
-    if c.get("page") is None:
-        return f"characters {c['start']}-{c['end']}"
-    first = c.get("page_label") or c["page"]
-    where = f"pp. {first}-{c.get('page_end_label') or c['page_end']}" if c.get("page_end") else f"p. {first}"
-    return where + (" (OCR)" if c.get("ocr") else "")
+    """"p. 14" / "pp. 3-4" / "p. 4 (OCR)" for a paged source, else the character range."""
+    from assistant.types import Citation
+
+    return Citation.model_validate(c).page_text() or f"characters {c['start']}-{c['end']}"
 
 
 def format_answer(d: dict[str, Any]) -> str:
