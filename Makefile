@@ -11,9 +11,14 @@ export ANONYMIZED_TELEMETRY=False
 
 .PHONY: install demo ingest test-deps test eval bench clean
 
+# Debian tesseract OCRs scanned PDF pages (ingest/pdf.py); without it such pages are skipped with a warning.
+OCR_APT := tesseract-ocr tesseract-ocr-eng
+
 install:
 	$(PIP) install -q torch==2.13.0
 	$(PIP) install -q -e .
+	command -v tesseract >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq $(OCR_APT) >/dev/null) \
+		|| echo "warning: could not install $(OCR_APT); scanned PDF pages will be skipped" >&2
 
 ingest:
 	ct-assistant ingest data/corpus --store $(STORE) --prune
@@ -26,6 +31,7 @@ demo: install ingest
 test-deps: install
 	$(PIP) install -q -e ".[test]"
 	command -v chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
+	command -v tesseract >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq $(OCR_APT) >/dev/null)
 
 test: test-deps
 	$(PYTHON) -m pytest -q

@@ -13,6 +13,18 @@ from pydantic import BaseModel, ConfigDict, Field
 CANNOT_ANSWER = "The documents don't say. I could not find a passage that answers this question."
 
 
+class PageSpan(BaseModel):
+    """One page of a paged source (PDF): `text[start:end]` of the document is its text."""
+
+    model_config = ConfigDict(frozen=True)
+
+    n: int  # 1-based page number in the file
+    label: str | None = None  # the PDF's page label ("ii", "14") where it has one
+    start: int
+    end: int
+    ocr: bool = False  # text read by OCR from a scanned page
+
+
 class Document(BaseModel):
     """A source file turned into normalised text. Citations are offsets into `text`."""
 
@@ -24,6 +36,17 @@ class Document(BaseModel):
     date: str | None = None  # ISO YYYY-MM-DD where the text (or its metadata) states one
     text: str
     content_hash: str = ""
+    pages: list[PageSpan] | None = None  # PDFs: the page map; None for unpaged formats
+
+    def pages_of(self, start: int, end: int) -> list[PageSpan]:
+        """The pages a span `text[start:end]` touches (empty for unpaged documents)."""
+        if not self.pages:
+            return []
+        hit = [p for p in self.pages if p.start < end and start < p.end]
+        if not hit:  # a span in the gap between two pages: the page before it
+            before = [p for p in self.pages if p.start <= start]
+            hit = before[-1:] or self.pages[:1]
+        return hit
 
     def meta(self) -> dict[str, Any]:
         return {"doc_id": self.doc_id, "source": self.source, "title": self.title, "date": self.date}
@@ -74,9 +97,22 @@ class Citation(BaseModel):
     quote: str
     start: int
     end: int
+    page: int | None = None  # 1-based first page of the span (PDFs); None for unpaged formats
+    page_label: str | None = None  # that page's label where the PDF has labels
+    page_end: int | None = None  # last page when the span crosses a page break, else None
+    page_end_label: str | None = None  # that last page's label
+    ocr: bool = False  # the quoted text was read by OCR from a scanned page
 
     def to_dict(self) -> dict[str, Any]:
         return self.model_dump()
+
+    def page_text(self) -> str | None:
+        """"p. 14", "pp. 3-4", "p. ii" (label) or None."""
+        if self.page is None:
+            return None
+        first = self.page_label or str(self.page)
+        text = f"pp. {first}-{self.page_end_label or self.page_end}" if self.page_end else f"p. {first}"
+        return text + (" (OCR)" if self.ocr else "")
 
 
 class AnswerSentence(BaseModel):
@@ -134,6 +170,7 @@ class IngestReport(BaseModel):
     unchanged: int = 0
     removed: int = 0
     failed: list[Failure] = Field(default_factory=list)
+    warnings: list[Failure] = Field(default_factory=list)  # read with gaps, e.g. a scanned page skipped (no Tesseract)
     documents: int = 0  # documents in the store after the run
     chunks: int = 0  # chunks in the store after the run
     embedded: int = 0  # chunks embedded by this run (0 when nothing changed)

@@ -22,7 +22,7 @@ from tqdm import tqdm
 
 from assistant.errors import ReadError
 from assistant.store.store import Store
-from assistant.types import Chunk, Document, Failure, IngestReport
+from assistant.types import Chunk, Document, Failure, IngestReport, PageSpan
 from ingest.chunk import chunk_text
 from ingest.read import MANIFEST, ParsedFile, load_manifest, not_regular, read_file, real_source, shown
 
@@ -132,6 +132,7 @@ class Ingestor:
             date=parsed.date,
             text=parsed.text,
             content_hash=content_hash(parsed.text, parsed.title, parsed.date),
+            pages=[PageSpan(**p) for p in parsed.pages] if getattr(parsed, "pages", None) else None,
         )
 
     # --- runs -------------------------------------------------------------------
@@ -157,7 +158,12 @@ class Ingestor:
                     if known and known[1] == fp:
                         report.unchanged += 1
                         continue
-                    doc = self.document_from(read_file(path, manifests[folder]))
+                    parsed = read_file(path, manifests[folder])
+                    doc = self.document_from(parsed)
+                    gaps = getattr(parsed, "warnings", [])
+                    report.warnings += [Failure(path=str(path), error=w) for w in gaps]
+                    if gaps:  # read with gaps (e.g. no Tesseract yet): re-read on the next run, not skipped as unchanged
+                        fp += ":incomplete"
                 except ReadError as exc:
                     report.failed.append(Failure(path=exc.path, error=exc.reason))
                     log.info("skipped %s: %s", exc.path, exc.reason)  # the report carries it; callers print it once

@@ -49,6 +49,8 @@ class RawDocument:
 
     def __init__(self, text: str, title: str | None = None, date: str | None = None) -> None:
         self.text, self.title, self.date = text, title, date
+        self.pages: list[dict[str, object]] | None = None  # paged formats: [{n, label, ocr}] (ingest.pdf)
+        self.warnings: list[str] = []  # e.g. a scanned page skipped
 
 
 def normalize(text: str) -> str:
@@ -129,32 +131,12 @@ def _read_html(path: Path, data: bytes) -> RawDocument:
 
 
 def _read_pdf(path: Path, data: bytes) -> RawDocument:
-    import io
+    from ingest.pdf import read_pdf  # per-page text, cleaning, OCR: see ingest/pdf.py
 
-    from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
-
-    if not data.startswith(b"%PDF"):
-        raise ReadError(str(path), "corrupt PDF: no %PDF header")
-    try:
-        reader = PdfReader(io.BytesIO(data))
-        if reader.is_encrypted:
-            try:
-                reader.decrypt("")
-            except Exception as exc:  # noqa: BLE001 - pypdf raises several types here
-                raise ReadError(str(path), "encrypted PDF") from exc
-        pages = [page.extract_text() or "" for page in reader.pages]
-        title = (reader.metadata or {}).get("/Title") if reader.metadata else None
-    except ReadError:
-        raise
-    except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, OSError) as exc:
-        raise ReadError(str(path), f"corrupt PDF ({type(exc).__name__}: {exc})") from exc
-    text = "\n\n".join(p.strip() for p in pages if p.strip())
-    if not text.strip():
-        raise ReadError(str(path), "PDF has no extractable text (scanned image?)")
-    # undo hyphenation at line ends: "coun-\nterterrorism" -> "counterterrorism"
-    text = re.sub(r"(\w)-\n(\w)", r"\1\2", text)
-    return RawDocument(text, title=str(title).strip() if title else None)
+    got = read_pdf(path, data)
+    raw = RawDocument(got.text, title=got.title)
+    raw.pages, raw.warnings = got.pages, got.warnings
+    return raw
 
 
 def _read_docx(path: Path, data: bytes) -> RawDocument:
@@ -216,6 +198,8 @@ class ParsedFile:
 
     def __init__(self, path: Path, text: str, title: str, date: str | None, raw_hash: str) -> None:
         self.path, self.text, self.title, self.date, self.raw_hash = path, text, title, date, raw_hash
+        self.pages: list[dict[str, object]] | None = None  # [{n, label, start, end, ocr}] into `text`
+        self.warnings: list[str] = []
 
 
 def read_file(path: Path, manifest: dict[str, dict[str, str]] | None = None) -> ParsedFile:
@@ -229,6 +213,11 @@ def read_file(path: Path, manifest: dict[str, dict[str, str]] | None = None) -> 
     raw = READERS[suffix](path, data)
     date, body = split_date_header(raw.text)
     text = normalize(body)
+    pages = None
+    if raw.pages is not None:
+        from ingest.pdf import page_ranges
+
+        text, pages = page_ranges(text, raw.pages)
     if not text:
         raise ReadError(str(path), "empty: no text after normalisation")
     if len(text) > MAX_TEXT_CHARS:
@@ -239,7 +228,9 @@ def read_file(path: Path, manifest: dict[str, dict[str, str]] | None = None) -> 
     if date is not None and not _ISO_DATE.match(str(date)):
         log.warning("%s: ignoring date %r (want YYYY-MM-DD)", path, date)
         date = None
-    return ParsedFile(path, text, title, date, hashlib.sha256(data).hexdigest())
+    parsed = ParsedFile(path, text, title, date, hashlib.sha256(data).hexdigest())
+    parsed.pages, parsed.warnings = pages, raw.warnings
+    return parsed
 
 
 # --- file-system checks (discovery and reading) ----------------------------------------------

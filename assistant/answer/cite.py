@@ -13,8 +13,14 @@ MARKER = re.compile(r"\[(\d+)\]")
 def citation(n: int, doc: Document, chunk_id: str, start: int, end: int) -> Citation:
     if not (0 <= start < end <= len(doc.text)):
         raise ValueError(f"span {start}:{end} outside document {doc.doc_id} ({len(doc.text)} chars)")
+    pages = doc.pages_of(start, end)
     return Citation(
-        n=n, doc_id=doc.doc_id, source=doc.source, title=doc.title, chunk_id=chunk_id, quote=doc.text[start:end], start=start, end=end
+        n=n, doc_id=doc.doc_id, source=doc.source, title=doc.title, chunk_id=chunk_id, quote=doc.text[start:end], start=start, end=end,
+        page=pages[0].n if pages else None,
+        page_label=pages[0].label if pages else None,
+        page_end=pages[-1].n if len(pages) > 1 else None,
+        page_end_label=pages[-1].label if len(pages) > 1 else None,
+        ocr=any(p.ocr for p in pages),
     )
 
 

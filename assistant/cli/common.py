@@ -61,6 +61,13 @@ def filters_from(args: argparse.Namespace) -> Any:
     return Filters(doc_ids=args.doc or [], sources=args.source or [], date_from=args.date_from, date_to=args.date_to)
 
 
+def _where(c: dict[str, Any]) -> str:
+    """"p. 14" / "pp. 3-4" / "p. 4 (OCR)" for a paged source, else the character range."""
+    from assistant.types import Citation
+
+    return Citation.model_validate(c).page_text() or f"characters {c['start']}-{c['end']}"
+
+
 def format_answer(d: dict[str, Any]) -> str:
     lines = [d["answer"]]
     if d.get("standalone_question") and d["standalone_question"] != d["question"]:
@@ -76,6 +83,6 @@ def format_answer(d: dict[str, Any]) -> str:
         lines.append("")
         lines.append("Sources:")
         for c in d["citations"]:
-            lines.append(f"[{c['n']}] {c['title']} ({c['doc_id']}, characters {c['start']}-{c['end']})")
+            lines.append(f"[{c['n']}] {c['title']} ({c['doc_id']}, {_where(c)})")
             lines.append(f"    \"{c['quote']}\"")
     return "\n".join(lines)

@@ -35,6 +35,8 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         )
         for f in report.failed:
             print(f"failed: {shown(f.path)}: {shown(f.error)}", file=sys.stderr)
+        for f in report.warnings:
+            print(f"warning: {shown(f.path)}: {shown(f.error)}", file=sys.stderr)
     return 1 if report.failed else 0
 
 
@@ -67,7 +69,8 @@ def cmd_docs(args: argparse.Namespace) -> int:
         raise UsageError("docs show needs a DOC_ID")
     doc = a.document(args.doc_id)
     if args.json:
-        emit({"doc_id": doc.doc_id, "source": doc.source, "title": doc.title, "date": doc.date, "text": doc.text})
+        pages = [p.model_dump() for p in doc.pages] if doc.pages else None
+        emit({"doc_id": doc.doc_id, "source": doc.source, "title": doc.title, "date": doc.date, "text": doc.text, "pages": pages})
     else:
         print(f"{doc.title}\n{doc.doc_id} | {doc.date or 'no date'} | {doc.source}\n\n{doc.text}")
     return 0

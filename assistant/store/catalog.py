@@ -8,6 +8,7 @@ Safe for several threads (one connection each) and several processes (WAL).
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import threading
@@ -20,7 +21,7 @@ import numpy as np
 from assistant.text.lexical import terms
 from assistant.text.sentences import Span
 from assistant.store.sentvec import from_blob, to_blob
-from assistant.types import Chunk, Document, DocumentInfo, Filters
+from assistant.types import Chunk, Document, DocumentInfo, Filters, PageSpan
 
 SCHEMA_VERSION = 1
 
@@ -53,6 +54,10 @@ CREATE TABLE IF NOT EXISTS sentences (
     vec BLOB NOT NULL,
     PRIMARY KEY (doc_id, start, end)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS pages (
+    doc_id TEXT PRIMARY KEY REFERENCES documents(doc_id) ON DELETE CASCADE,
+    pages TEXT NOT NULL
+);
 CREATE VIRTUAL TABLE IF NOT EXISTS lexical USING fts5(terms, tokenize="unicode61 tokenchars '_'");
 CREATE VIRTUAL TABLE IF NOT EXISTS lexical_vocab USING fts5vocab(lexical, 'row');
 """
@@ -134,7 +139,7 @@ class Catalog:
     # --- documents -------------------------------------------------------------
     def document(self, doc_id: str) -> Document | None:
         row = self.db.execute(
-            "SELECT doc_id, source, title, date, text, content_hash FROM documents WHERE doc_id=?", (doc_id,)
+            f"SELECT {_DOC_COLS} FROM documents d LEFT JOIN pages p USING (doc_id) WHERE d.doc_id=?", (doc_id,)
         ).fetchone()
         return _doc(row) if row else None
 
@@ -146,7 +151,7 @@ class Catalog:
         out: dict[str, Document] = {}
         for i in range(0, len(ids), 500):
             part = ids[i : i + 500]
-            q = f"SELECT doc_id, source, title, date, text, content_hash FROM documents WHERE doc_id IN ({','.join('?' * len(part))})"
+            q = f"SELECT {_DOC_COLS} FROM documents d LEFT JOIN pages p USING (doc_id) WHERE d.doc_id IN ({','.join('?' * len(part))})"
             out.update((r[0], _doc(r)) for r in self.db.execute(q, part))
         return out
 
@@ -240,6 +245,8 @@ class Catalog:
                     "INSERT INTO documents (doc_id, source, title, date, text, content_hash, fingerprint) VALUES (?,?,?,?,?,?,?)",
                     (doc.doc_id, doc.source, doc.title, doc.date, doc.text, doc.content_hash, fingerprint),
                 )
+                if doc.pages:
+                    db.execute("INSERT INTO pages (doc_id, pages) VALUES (?, ?)", (doc.doc_id, json.dumps([p.model_dump() for p in doc.pages])))
                 title_terms = terms(doc.title)
                 for c in chunks:
                     cur = db.execute(
@@ -298,6 +305,7 @@ class Catalog:
     @staticmethod
     def _delete(db: sqlite3.Connection, doc_id: str) -> None:
         db.execute("DELETE FROM sentences WHERE doc_id=?", (doc_id,))
+        db.execute("DELETE FROM pages WHERE doc_id=?", (doc_id,))
         db.execute("DELETE FROM lexical WHERE rowid IN (SELECT rowid FROM chunks WHERE doc_id=?)", (doc_id,))
         db.execute("DELETE FROM chunks WHERE doc_id=?", (doc_id,))
         db.execute("DELETE FROM documents WHERE doc_id=?", (doc_id,))
@@ -361,9 +369,19 @@ class _Tx:
         self.db.execute("ROLLBACK" if exc_type else "COMMIT")
 
 
+#: documents joined with their page map (`pages` table; absent in older stores and for unpaged formats)
+_DOC_COLS = "d.doc_id, d.source, d.title, d.date, d.text, d.content_hash, p.pages"
+
+
 def _doc(row: Sequence[object]) -> Document:
+    pages = None
+    if len(row) > 6 and row[6]:
+        try:
+            pages = [PageSpan(**p) for p in json.loads(str(row[6]))]
+        except (ValueError, TypeError):
+            pages = None  # a damaged page map: citations without pages, never a failed read
     return Document(
-        doc_id=str(row[0]), source=str(row[1]), title=str(row[2]), date=row[3], text=str(row[4]), content_hash=str(row[5])  # type: ignore[arg-type]
+        doc_id=str(row[0]), source=str(row[1]), title=str(row[2]), date=row[3], text=str(row[4]), content_hash=str(row[5]), pages=pages  # type: ignore[arg-type]
     )
 
 

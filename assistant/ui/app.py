@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 from assistant.errors import AssistantError, ConfigError, ReadError
 from assistant.ui.feedback import FeedbackStore
 from assistant.types import Answer, Filters
+from assistant.ui.pages import PAGE_CSS, cache_dir, page_view, render_page_html
 from assistant.ui.guard import UPLOAD_TYPES, check_bind, load_auth, safe_upload_name, validate_upload
 from assistant.ui.render import (
     CSS,
@@ -174,7 +175,11 @@ class ChatUI:
         except AssistantError as exc:
             return f'<div class="ct-empty">{html.escape(str(exc))}</div>', gr.skip()
         dates = self.dates()
-        return render_passage_html(cit, doc.text, doc.date), render_sources_html(answer, turn, dates, selected=n)
+        passage = render_passage_html(cit, doc.text, doc.date)
+        view = page_view(doc, cit, self.settings.store) if cit.page is not None else None
+        if view is not None:  # a PDF: the rendered page with the quote marked, beside the text view
+            passage = f'<div class="ct-passage-row">{passage}{render_page_html(view)}</div>'
+        return passage, render_sources_html(answer, turn, dates, selected=n)
 
     def new_conversation(self, state: UiSession | None) -> tuple[Any, ...]:
         if isinstance(state, UiSession) and state.session is not None:
@@ -319,7 +324,7 @@ def launch_options(settings: Settings) -> dict[str, Any]:
     """Keyword arguments for `Blocks.launch` (theme, CSS and JS live there in Gradio 6)."""
     return {
         "theme": _theme(),
-        "css": CSS,
+        "css": CSS + PAGE_CSS,
         "js": JS,
         "ssr_mode": False,
         "mcp_server": False,
@@ -328,6 +333,7 @@ def launch_options(settings: Settings) -> dict[str, Any]:
         "share": False,
         "footer_links": ["api"],
         "max_file_size": f"{int(settings.upload_max_mb * 1024 * 1024)}b" if settings.allow_upload else "1kb",
+        "allowed_paths": [str(cache_dir(settings.store).resolve())],  # cited PDF pages (assistant.ui.pages)
     }
 
 

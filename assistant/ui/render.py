@@ -87,7 +87,8 @@ def render_sources_html(answer: Answer | None, turn: int, dates: dict[str, str |
             f'<li{cls}><a class="ct-cite" href="#cite-{turn}-{c.n}">[{c.n}]</a> '
             f'<span class="ct-title">{html.escape(c.title)}</span> '
             f'<span class="ct-date">{html.escape(date)}</span>'
-            f'<div class="ct-quote">“{html.escape(quote)}”</div></li>'
+            + (f' <span class="ct-pageref">{html.escape(c.page_text() or "")}</span>' if c.page is not None else "")
+            + f'<div class="ct-quote">“{html.escape(quote)}”</div></li>'
         )
     return f'<div class="ct-sources"><ol>{"".join(items)}</ol></div>'
 
@@ -107,6 +108,8 @@ def render_passage_html(citation: Citation, text: str, date: str | None, window:
     before = ("…" if lo > 0 else "") + text[lo:start]
     after = text[end:hi] + ("…" if hi < len(text) else "")
     meta = f"{html.escape(date or 'no date')} · {html.escape(citation.doc_id)} · characters {start}–{end}"
+    if citation.page is not None:
+        meta += f" · {html.escape(citation.page_text() or '')}"
     return (
         f'<div class="ct-passage"><div class="ct-passage-head"><b>[{citation.n}] {html.escape(citation.title)}</b>'
         f'<div class="ct-meta">{meta}</div></div>'
