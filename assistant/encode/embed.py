@@ -107,6 +107,7 @@ class Embedder:
         self.batch_size = batch_size
         self.cache_dir = cache_dir
         self.threads = max(1, os.cpu_count() or 1)
+        self.multi_thread_min_batch = MULTI_THREAD_MIN_BATCH
         self._sessions: dict[int, Any] = {}
         self._lock = threading.Lock()
         self._query_cache: dict[str, np.ndarray] = {}
@@ -190,7 +191,7 @@ class Embedder:
         encs = _encoding_tokenizer(self.model_path, self._max_tokens).encode_batch(texts)
         ids_of = [e.ids for e in encs]
         lengths = [len(i) for i in ids_of]
-        session = self._session(self.threads if len(texts) >= MULTI_THREAD_MIN_BATCH else 1)
+        session = self._session(self.threads if len(texts) >= self.multi_thread_min_batch else 1)
         out = np.empty((len(texts), self._dim), dtype=np.float32)
         for idx in self._batches(lengths, batch_size or self.batch_size):
             width = max(lengths[i] for i in idx)
