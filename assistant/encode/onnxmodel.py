@@ -206,4 +206,8 @@ def make_session(path: Path, threads: int) -> Any:
     so.inter_op_num_threads = 1
     so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     so.log_severity_level = 3
+    if threads > 1:
+        # idle intra-op threads sleep instead of spinning: on a shared 2-core machine (load 10) spinning
+        # made 2 threads 0.6x one thread in one run; without it 2 threads were 1.14x (docs/performance.md)
+        so.add_session_config_entry("session.intra_op.allow_spinning", "0")
     return ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
