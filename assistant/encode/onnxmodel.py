@@ -138,13 +138,18 @@ def ensure_model(model_path: Path, precision: str, cache: Path | None = None) ->
     with _export_lock:
         if dest.exists():
             return dest
-        if precision == "fp32":
-            log.info("exporting %s to ONNX (first use; cached in %s)", model_path, dest.parent)
-            _write_atomic(dest, lambda p: export_fp32(model_path, p))
-        else:
-            src = ensure_model(model_path, "fp32", cache)
-            log.info("quantising %s to int8", src.name)
-            _write_atomic(dest, lambda p: quantize_int8(src, p))
+        try:
+            if precision == "fp32":
+                log.info("exporting %s to ONNX (first use; cached in %s)", model_path, dest.parent)
+                _write_atomic(dest, lambda p: export_fp32(model_path, p))
+            else:
+                src = ensure_model(model_path, "fp32", cache)
+                log.info("quantising %s to int8", src.name)
+                _write_atomic(dest, lambda p: quantize_int8(src, p))
+        except OSError as exc:
+            raise ConfigError("CT_ASSISTANT_ONNX_CACHE", str(dest.parent), f"cannot write the ONNX model there ({exc})") from exc
+        except ImportError as exc:  # torch/transformers (export) or onnx (quantisation) missing
+            raise ModelNotFoundError(f"ONNX export of the model (needs {exc.name or exc})", str(dest)) from exc
     return dest
 
 

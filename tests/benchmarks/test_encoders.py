@@ -97,6 +97,13 @@ def test_graph_cache_is_named_by_the_weights_and_recipe(tmp_path: Path) -> None:
         onnxmodel.model_file(model, "bf16", tmp_path / "cache")
 
 
+def test_an_unwritable_cache_is_a_one_line_config_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("x")
+    with pytest.raises(ConfigError, match="CT_ASSISTANT_ONNX_CACHE"):
+        Embedder(precision="fp32", cache_dir=blocker / "onnx").embed(["a"])
+
+
 def test_auto_precision_comes_from_cpu_flags_only() -> None:
     assert onnxmodel.auto_precision(frozenset({"avx2", "fma", "avx512_vnni"})) == "int8"
     assert onnxmodel.auto_precision(frozenset({"avx2", "fma", "avx_vnni"})) == "int8"
