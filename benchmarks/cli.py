@@ -5,6 +5,7 @@
   bench memory     peak RSS (child processes) writing, ingesting into and querying a 100k store
   bench cold       `ct-assistant ask` process start -> first printed answer
   bench server     query latency against a `chroma run` server vs the local PersistentClient
+  bench encoders   sentences/s of torch, ONNX fp32, ONNX int8 (1 thread / all cores) on the same sentences; share of peak FLOP/s
   bench stages     per-stage latency (embedding, HNSW, BM25 snapshot vs FTS5, answer) at the largest size
   bench all        all of the above; `--quick` for the CI-sized run
   bench plot       docs/img/perf*.png from a results JSON
@@ -22,9 +23,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-QUICK = {"docs": 300, "sizes": [1000, 10000, 100000], "questions": 20, "cold_runs": 5, "server_chunks": 10000}
-FULL = {"docs": None, "sizes": [1000, 10000, 100000], "questions": 100, "cold_runs": 10, "server_chunks": 10000}
-KINDS = ("ingest", "query", "memory", "cold", "server", "stages", "all", "plot", "table")
+QUICK = {"encoder_docs": 60, "docs": 300, "sizes": [1000, 10000, 100000], "questions": 20, "cold_runs": 5, "server_chunks": 10000}
+FULL = {"encoder_docs": 300, "docs": None, "sizes": [1000, 10000, 100000], "questions": 100, "cold_runs": 10, "server_chunks": 10000}
+KINDS = ("encoders", "ingest", "query", "memory", "cold", "server", "stages", "all", "plot", "table")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -75,7 +76,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     sizes = [int(x) for x in args.sizes.split(",")] if args.sizes else cfg["sizes"]
     nq = args.questions or cfg["questions"]
     # memory before query: its child process builds the 100k store, so the build's peak RSS is measured
-    kinds = ["ingest", "memory", "query", "cold", "server"] if args.kind == "all" else [args.kind]
+    kinds = ["encoders", "ingest", "memory", "query", "cold", "server"] if args.kind == "all" else [args.kind]
     sections = []
     for kind in kinds:
         got = _run(kind, work, docs, sizes, nq, args, cfg)
@@ -88,6 +89,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def _run(kind: str, work: Path, docs: int | None, sizes: list[int], nq: int, args: argparse.Namespace, cfg: dict[str, Any]) -> list[Any]:
+    if kind == "encoders":
+        from benchmarks import encoders
+
+        return encoders.run(cfg["encoder_docs"])
     if kind == "ingest":
         from benchmarks import ingest
 

@@ -111,6 +111,8 @@ def build(work: Path, n_chunks: int, *, chroma_host: str | None = None, chroma_p
         st.close()
         return root
     seed = load_seed(work)
+    # the store holds the seed's vectors: record their precision (seeds from before it was saved are fp32)
+    st.catalog.set_meta("embed_precision", str(seed["precision"]) if "precision" in seed else "fp32")
     t0 = time.perf_counter()
     chunks_in = compose(seed, n_chunks)
     st.begin_write()

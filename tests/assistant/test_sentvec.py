@@ -28,7 +28,8 @@ def test_every_chunk_sentence_is_stored_and_equals_a_live_embedding(fresh_corpus
         texts = [doc.text[a:b] for a, b in spans]
         live = fresh_corpus.embedder.embed(texts)
         vecs = np.stack([stored[sp] for sp in spans])
-        assert np.min(np.sum(live * vecs, axis=1)) > 0.999  # float16 storage
+        # float16 storage; int8 quantises activations per batch, so a sentence's vector depends a little on its batch
+        assert np.min(np.sum(live * vecs, axis=1)) > (0.999 if fresh_corpus.embedder.precision == "fp32" else 0.98)
         # the chunk's vector in Chroma is composed from them (token-weighted mean)
         expected = compose(vecs, fresh_corpus.embedder.count_tokens(texts))
         assert float(np.asarray(in_chroma[c.chunk_id]) @ expected) > 0.999

@@ -1,14 +1,24 @@
-"""The numpy MiniLM (cold-start path of `ask`) computes the torch model's vectors, and the
-benchmark helpers (SciFact parsing, nDCG, synthetic composition) do what docs/performance.md says."""
+"""The ONNX Runtime MiniLM computes the sentence-transformers vectors (fp32), int8 stays close,
+batching keeps the caller's order, the graph cache is keyed by the weights, `ask`'s encoder path
+imports no torch; and the benchmark helpers (SciFact parsing, nDCG, synthetic composition) do what
+docs/performance.md says."""
 
 from __future__ import annotations
+
+import itertools
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 
+from assistant.encode import onnxmodel
 from assistant.encode.embed import Embedder, minilm_path
-from assistant.encode.npencoder import numpy_encoder
+from assistant.errors import ConfigError
 
+ROOT = Path(__file__).resolve().parents[2]
 TEXTS = [
     "Provincial counter-terrorism departments lack capacity and funding.",
     "The cabinet authorised Rs567.7 million for police equipment purchases.",
@@ -18,24 +28,99 @@ TEXTS = [
 ]
 
 
+def _real_sentences(n: int = 120) -> list[str]:
+    """Sentences of the shipped corpus, as ingest splits them."""
+    from assistant.text.sentences import split_sentences
+
+    out: list[str] = []
+    for path in sorted((ROOT / "data" / "corpus").glob("*.txt")):
+        text = path.read_text(encoding="utf-8")
+        out += [text[a:b] for a, b in split_sentences(text, 0, len(text))]
+    assert len(out) >= 40, "the shipped corpus should give at least 40 sentences"
+    return (out + TEXTS)[: n + len(TEXTS)]
+
+
 @pytest.mark.slow
-def test_numpy_encoder_matches_torch(embedder: Embedder) -> None:
-    embedder._load()  # once torch is loaded, every batch goes through it
-    torch_vecs = embedder.embed(TEXTS)
-    np_vecs = numpy_encoder(minilm_path()).encode(TEXTS)
-    assert np.allclose(numpy_encoder(minilm_path()).encode(TEXTS * 30, batch_size=4, workers=2)[: len(TEXTS)], np_vecs, atol=1e-5)
-    cos = np.sum(np_vecs * torch_vecs, axis=1)
-    assert cos.min() > 1 - 1e-4, cos
-    assert np.allclose(np.linalg.norm(np_vecs, axis=1), 1.0, atol=1e-5)
+def test_onnx_vectors_equal_sentence_transformers_vectors() -> None:
+    from sentence_transformers import SentenceTransformer
+
+    texts = _real_sentences()
+    st = SentenceTransformer(str(minilm_path()), device="cpu", local_files_only=True)
+    ref = st.encode(texts, batch_size=16, normalize_embeddings=True, convert_to_numpy=True)
+    fp32 = Embedder(precision="fp32").embed(texts)
+    cos = np.sum(fp32 * ref, axis=1)
+    assert cos.min() >= 0.9999, (cos.min(), texts[int(cos.argmin())])
+    int8 = Embedder(precision="int8").embed(texts)
+    cos8 = np.sum(int8 * ref, axis=1)
+    assert cos8.mean() >= 0.99 and cos8.min() >= 0.97, (cos8.mean(), cos8.min())
+    assert np.allclose(np.linalg.norm(int8, axis=1), 1.0, atol=1e-5)
 
 
-def test_fp32_skips_torch_until_it_is_loaded() -> None:
+def test_length_buckets_restore_the_callers_order() -> None:
+    texts = _real_sentences(40)
     e = Embedder(precision="fp32")
-    v = e.embed_query("Why did NACTA struggle with CTD integration?")
-    assert e._model is None and v.shape == (384,) and e.precision == "fp32"
-    assert abs(float(np.linalg.norm(v)) - 1.0) < 1e-5
-    # bf16 must go through torch autocast: never the numpy path
-    assert not Embedder(precision="bf16")._numpy_ok()
+    one_by_one = np.stack([e.embed([t])[0] for t in texts])
+    batched = e.embed(texts, batch_size=3)  # sorted by length, 3 per batch, padded to each batch's longest
+    assert np.allclose(batched, one_by_one, atol=1e-5)
+    assert np.allclose(np.linalg.norm(batched, axis=1), 1.0, atol=1e-5)
+    lengths = [len(t) for t in texts]
+    batches = e._batches(lengths, 4)
+    assert sorted(np.concatenate(batches).tolist()) == list(range(len(texts)))
+    assert all(len(b) <= 4 for b in batches)
+    assert all(lengths[b[-1]] <= lengths[c[0]] for b, c in itertools.pairwise(batches))
+
+
+def test_query_path_imports_no_torch(tmp_path: Path) -> None:
+    Embedder(precision="fp32").model_file()  # exported (with torch) once, in this process
+    code = (
+        "import sys; from assistant.encode.embed import Embedder; e = Embedder(precision='fp32'); "
+        "v = e.embed_query('Why did NACTA struggle?'); w = e.embed(['a b c'] * 20); "
+        "print(v.shape, w.shape, sorted(m for m in ('torch', 'sentence_transformers', 'transformers') if m in sys.modules))"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    out = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True, env=env, timeout=120, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "(384,) (20, 384) []"
+
+
+def test_graph_cache_is_named_by_the_weights_and_recipe(tmp_path: Path) -> None:
+    model = tmp_path / "m"
+    model.mkdir()
+    (model / "model.safetensors").write_bytes(b"weights one")
+    a = onnxmodel.model_file(model, "fp32", tmp_path / "cache")
+    assert a.parent == tmp_path / "cache" and a.name.endswith(".fp32.onnx")
+    assert onnxmodel.model_file(model, "int8", tmp_path / "cache").name.startswith(a.name.replace(".fp32.onnx", ".int8-"))
+    os.utime(model / "model.safetensors", ns=(1, 1))
+    (model / "model.safetensors").write_bytes(b"weights two")  # new weights: a new name, so a new export
+    assert onnxmodel.model_file(model, "fp32", tmp_path / "cache") != a
+    with pytest.raises(ConfigError):
+        onnxmodel.model_file(model, "bf16", tmp_path / "cache")
+
+
+def test_an_unwritable_cache_is_a_one_line_config_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("x")
+    with pytest.raises(ConfigError, match="CT_ASSISTANT_ONNX_CACHE"):
+        Embedder(precision="fp32", cache_dir=blocker / "onnx").embed(["a"])
+
+
+def test_auto_precision_comes_from_cpu_flags_only() -> None:
+    assert onnxmodel.auto_precision(frozenset({"avx2", "fma", "avx512_vnni"})) == "int8"
+    assert onnxmodel.auto_precision(frozenset({"avx2", "fma", "avx_vnni"})) == "int8"
+    assert onnxmodel.auto_precision(frozenset({"avx2", "fma", "avx512_bf16"})) == "fp32"
+    assert onnxmodel.auto_precision(frozenset()) == "fp32"
+    assert Embedder().precision == onnxmodel.auto_precision()
+    with pytest.raises(ConfigError):
+        Embedder(precision="bf16")
+
+
+def test_auto_adopts_a_stores_precision_an_explicit_one_is_refused() -> None:
+    auto = Embedder()
+    auto.adopt_precision("fp32")
+    assert auto.precision == "fp32"
+    with pytest.raises(ConfigError, match="made with int8"):
+        Embedder(precision="fp32").adopt_precision("int8")
+    Embedder(precision="int8").adopt_precision("int8")  # same precision: fine
 
 
 def test_sentence_cache_returns_the_same_vectors() -> None:

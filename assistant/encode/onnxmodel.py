@@ -1,0 +1,243 @@
+"""MiniLM as an ONNX graph: exported once from the packaged weights, run by ONNX Runtime.
+
+* `ensure_model(model_path, precision)` returns the path of a cached `.onnx` file for the
+  weights and precision, exporting it on first use. The fp32 graph is exported with
+  `torch.onnx.export` (the TorchScript exporter, `dynamo=False`: it works offline and needs no
+  `onnxscript`); mean pooling over the attention mask and L2 normalisation are inside the graph,
+  so the output is the sentence-transformers vector. The int8 graph is made from the fp32 one by
+  `onnxruntime.quantization.quantize_dynamic` (int8 weights, activations quantised per batch).
+  Only the export imports torch; finding and running a cached graph needs onnxruntime, numpy
+  and the tokenizer.
+* The cache lives in `$CT_ASSISTANT_ONNX_CACHE`, else `$XDG_CACHE_HOME/ct-assistant/onnx`, else
+  `~/.cache/ct-assistant/onnx`. Files are named by a fingerprint: sha256 of the weights file and of
+  `EXPORT_RECIPE` (bumped whenever the export changes: opset, pooling, quantisation options), so
+  other weights or another recipe never reuse a stale graph. The weights' sha256 is remembered per
+  (path, size, mtime) in `fingerprints.json` so a cold start does not hash 90 MB. Writes are
+  atomic (temporary file, then `os.replace`), so concurrent first uses are safe.
+* `auto_precision()` picks the precision from the CPU's flags only (never by timing at start-up),
+  by the table measured on SciFact and recorded in docs/performance.md.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import tempfile
+import threading
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from assistant.errors import ConfigError, ModelNotFoundError
+
+log = logging.getLogger(__name__)
+
+#: identifies how the graph is made; part of the cache fingerprint
+EXPORT_RECIPE = "minilm-meanpool-l2/opset17/torchscript-eager/int8-dynamic-matmul-qint8-per-channel/v1"
+#: identifies how the int8 graph is made from the fp32 one; part of the int8 file's name
+QUANT_RECIPE = "constb-only/ffn-output-fp32/v2"
+OPSET = 17
+PRECISIONS = ("fp32", "int8")
+#: CPU features that make ONNX Runtime's int8 kernels fast (VNNI dot products or AMX tiles)
+INT8_FLAGS = ("avx512_vnni", "avx_vnni", "amx_int8")
+_export_lock = threading.Lock()
+
+
+def cache_dir() -> Path:
+    env = os.environ.get("CT_ASSISTANT_ONNX_CACHE")
+    if env:
+        return Path(env).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "ct-assistant" / "onnx"
+
+
+@lru_cache(maxsize=1)
+def cpu_flags() -> frozenset[str]:
+    """The CPU's feature flags from /proc/cpuinfo (empty where it cannot be read)."""
+    try:
+        text = Path("/proc/cpuinfo").read_text(errors="ignore")
+    except OSError:
+        return frozenset()
+    for line in text.splitlines():
+        if line.startswith(("flags", "Features")):
+            return frozenset(line.split(":", 1)[1].split())
+    return frozenset()
+
+
+def auto_precision(flags: frozenset[str] | None = None) -> str:
+    """int8 where the CPU has VNNI/AMX-int8 (measured: faster, and within 0.005 nDCG@10 of fp32 on
+    SciFact, docs/performance.md); fp32 elsewhere (int8 was not measured on such CPUs)."""
+    flags = cpu_flags() if flags is None else flags
+    return "int8" if any(f in flags for f in INT8_FLAGS) else "fp32"
+
+
+def weights_file(model_path: Path) -> Path:
+    for name in ("model.safetensors", "pytorch_model.bin"):
+        if (model_path / name).exists():
+            return model_path / name
+    raise ModelNotFoundError("model weights (model.safetensors)", str(model_path))
+
+
+def _write_atomic(dest: Path, write: Any) -> None:
+    """`write(tmp_path)` then rename over `dest` (same directory, so the rename is atomic)."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=dest.name + ".", suffix=".tmp", dir=dest.parent)
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, dest)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def weights_sha256(model_path: Path, cache: Path | None = None) -> str:
+    """sha256 of the weights file, remembered per (path, size, mtime) in the cache directory."""
+    w = weights_file(model_path).resolve()
+    st = w.stat()
+    key = f"{w}:{st.st_size}:{st.st_mtime_ns}"
+    index_path = (cache or cache_dir()) / "fingerprints.json"
+    try:
+        index = json.loads(index_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        index = {}
+    if isinstance(index, dict) and isinstance(index.get(key), str):
+        return str(index[key])
+    h = hashlib.sha256()
+    with w.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 22), b""):
+            h.update(block)
+    digest = h.hexdigest()
+    index = index if isinstance(index, dict) else {}
+    index[key] = digest
+    try:
+        _write_atomic(index_path, lambda p: p.write_text(json.dumps(index, indent=1), encoding="utf-8"))
+    except OSError as exc:  # a read-only cache still works, it just hashes again next time
+        log.warning("cannot record the weights fingerprint in %s: %s", index_path, exc)
+    return digest
+
+
+def fingerprint(model_path: Path, cache: Path | None = None) -> str:
+    return hashlib.sha256(f"{weights_sha256(model_path, cache)}|{EXPORT_RECIPE}".encode()).hexdigest()[:20]
+
+
+def model_file(model_path: Path, precision: str, cache: Path | None = None) -> Path:
+    """Where the graph for these weights and precision is cached (it may not exist yet)."""
+    if precision not in PRECISIONS:
+        raise ConfigError("embed_precision", precision, f"expected one of {', '.join(PRECISIONS)}")
+    cache = cache or cache_dir()
+    name = f"minilm-{fingerprint(model_path, cache)}.{precision}.onnx"
+    if precision == "int8":
+        tag = hashlib.sha256(QUANT_RECIPE.encode()).hexdigest()[:8]
+        name = name.replace(".int8.", f".int8-{tag}.")
+    return cache / name
+
+
+def ensure_model(model_path: Path, precision: str, cache: Path | None = None) -> Path:
+    """The cached graph, exported (fp32) or quantised (int8, from the fp32 graph) if missing."""
+    dest = model_file(model_path, precision, cache)
+    if dest.exists():
+        return dest
+    with _export_lock:
+        if dest.exists():
+            return dest
+        try:
+            if precision == "fp32":
+                log.info("exporting %s to ONNX (first use; cached in %s)", model_path, dest.parent)
+                _write_atomic(dest, lambda p: export_fp32(model_path, p))
+            else:
+                src = ensure_model(model_path, "fp32", cache)
+                log.info("quantising %s to int8", src.name)
+                _write_atomic(dest, lambda p: quantize_int8(src, p))
+        except OSError as exc:
+            raise ConfigError("CT_ASSISTANT_ONNX_CACHE", str(dest.parent), f"cannot write the ONNX model there ({exc})") from exc
+        except ImportError as exc:  # torch/transformers (export) or onnx (quantisation) missing
+            raise ModelNotFoundError(f"ONNX export of the model (needs {exc.name or exc})", str(dest)) from exc
+    return dest
+
+
+def export_fp32(model_path: Path, dest: Path) -> None:
+    """Trace the transformer + mean pooling + L2 normalisation into one ONNX graph (imports torch)."""
+    import torch
+    from transformers import AutoModel
+
+    model = AutoModel.from_pretrained(str(model_path), local_files_only=True, attn_implementation="eager").eval()
+
+    class Pooled(torch.nn.Module):
+        def __init__(self, encoder: Any) -> None:
+            super().__init__()
+            self.encoder = encoder
+
+        def forward(self, input_ids: Any, attention_mask: Any) -> Any:
+            hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+            mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+            mean = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+            return torch.nn.functional.normalize(mean, p=2.0, dim=1)
+
+    import warnings
+
+    ids = torch.ones((2, 8), dtype=torch.long)
+    with torch.inference_mode(False), torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # tracer notes on transformers' mask code: checked by the equality test
+        torch.onnx.export(
+            Pooled(model),
+            (ids, torch.ones_like(ids)),
+            str(dest),
+            input_names=["input_ids", "attention_mask"],
+            output_names=["embedding"],
+            dynamic_axes={"input_ids": {0: "batch", 1: "seq"}, "attention_mask": {0: "batch", 1: "seq"}, "embedding": {0: "batch"}},
+            opset_version=OPSET,
+            dynamo=False,
+        )
+
+
+def quantize_int8(src: Path, dest: Path) -> None:
+    """Dynamic int8 quantisation of the weight MatMuls: weights int8 per output channel,
+    activations quantised per batch at run time. The FFN output projection of each layer (the
+    MatMul after GELU, whose inputs have the widest range) stays fp32.
+
+    Measured on SciFact (full corpus, `eval scifact`, nDCG@10 dense / hybrid): fp32 0.690 / 0.731;
+    every weight MatMul int8 0.685 / 0.723 (outside the 0.005 budget); this recipe 0.688 / 0.731
+    (1.56x fp32's sentences/s here; all MatMuls int8 2.2x).
+    Per tensor, or with the embedding Gather quantised too, vectors drift further (cosine to fp32
+    0.95 mean / 0.91 min on SciFact sentences)."""
+    import re
+
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    graph = onnx.load(str(src), load_external_data=False).graph
+    keep_fp32 = [n.name for n in graph.node if n.op_type == "MatMul" and re.search(r"layer\.\d+/output/dense/MatMul$", n.name)]
+    logging.getLogger().disabled, was = True, logging.getLogger().disabled  # its "consider pre-processing" warning
+    try:
+        quantize_dynamic(
+            str(src),
+            str(dest),
+            op_types_to_quantize=["MatMul"],
+            weight_type=QuantType.QInt8,
+            per_channel=True,
+            nodes_to_exclude=keep_fp32,
+            extra_options={"MatMulConstBOnly": True},
+        )
+    finally:
+        logging.getLogger().disabled = was
+
+
+def make_session(path: Path, threads: int) -> Any:
+    """An ONNX Runtime CPU session with every graph optimisation and `threads` intra-op threads."""
+    import onnxruntime as ort
+
+    so = ort.SessionOptions()
+    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    so.intra_op_num_threads = max(1, threads)
+    so.inter_op_num_threads = 1
+    so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    so.log_severity_level = 3
+    if threads > 1:
+        # idle intra-op threads sleep instead of spinning: on a shared 2-core machine (load 10) spinning
+        # made 2 threads 0.6x one thread in one run; without it 2 threads were 1.14x (docs/performance.md)
+        so.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    return ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
