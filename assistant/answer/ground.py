@@ -206,7 +206,7 @@ class OfflineJudge:
             if self._embedder is None:
                 from assistant.encode.embed import Embedder
 
-                # fp32: the features were trained on fp32 vectors, and bf16 autocast is slow on AVX2-only CPUs
+                # fp32: the features were fit on fp32 vectors (an int8 store's embedder is not shared)
                 self._embedder = Embedder(precision="fp32")
             return self._embedder
 
