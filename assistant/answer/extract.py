@@ -129,6 +129,14 @@ class ExtractiveAnswerer:
                 c.sim = float(sim)
         return cands
 
+    def top_sentence(self, question: str, contexts: Sequence[Context], documents: dict[str, Document], idf: dict[str, float]) -> tuple[str, int, int] | None:
+        """The best-ranked sentence (doc_id, start, end), whether or not it would be quoted (for evals)."""
+        cands = self.candidates(analyze(question), contexts, documents, idf, embed_all=True)
+        if not cands:
+            return None
+        best = max(cands, key=lambda c: c.score)
+        return (best.doc_id, best.start, best.end)
+
     def answer(self, question: str, contexts: Sequence[Context], documents: dict[str, Document], idf: dict[str, float]) -> Answer:
         q = analyze(question)
         cands = self.candidates(q, contexts, documents, idf, embed_all=False)
