@@ -108,6 +108,13 @@ def as_inputs(passages: Sequence[Passage], df: dict[str, int], n_docs: int, ques
     return contexts, documents, idf_weights(df, n_docs, terms(question))
 
 
+def question_texts(items: Sequence[Item]) -> list[str]:
+    """What the answerers embed for a question: the question and its focus (without attribution)."""
+    from assistant.answer.question import focus
+
+    return [t for it in items for t in (it.question, focus(it.question))]
+
+
 def sentence_texts(passages: Sequence[Passage]) -> list[str]:
     from assistant.text.sentences import split_sentences
 
@@ -250,7 +257,7 @@ def evaluate(
     pool = _pool(items)
     items = limit_items(items, limit)
     cache = VectorCache(f"{set_name}-{split}", embedder)
-    cache.ensure([it.question for it in items] + sentence_texts(pool))
+    cache.ensure(question_texts(items) + sentence_texts(pool))
     emb = CachedEmbedder(cache)
     df, n_docs = _df(pool), len(pool)
     pool_vecs = None
