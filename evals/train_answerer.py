@@ -42,12 +42,38 @@ def _items(set_name: str, split: str, synthetic: bool = False) -> tuple[list[qa_
     return items, answers._pool(items)
 
 
+def _features_version() -> str:
+    import hashlib
+
+    from assistant.answer import extract, features, question
+
+    src = "".join(Path(m.__file__).read_text(encoding="utf-8") for m in (features, question, extract))
+    return hashlib.sha1(src.encode()).hexdigest()[:10]
+
+
 def featurise_set(set_name: str, split: str, embedder, settings, synthetic: bool = False):  # type: ignore[no-untyped-def]
-    """Per question: (item, X rows, labels, candidate spans)."""
+    """Per question: (item, X rows, labels); cached under CACHE_DIR per version of the feature code."""
+    items, pool = _items(set_name, split, synthetic)
+    path = answers.CACHE_DIR / f"feat-{set_name}-{split}{'-syn' if synthetic else ''}-{_features_version()}.npz"
+    if path.exists():
+        z = np.load(path)
+        by_id = {it.qid: it for it in items}
+        bounds = z["bounds"]
+        out = [(by_id[q], z["X"][a:b], z["y"][a:b]) for q, a, b in zip(z["qids"].tolist(), bounds[:-1], bounds[1:], strict=True)]
+        log.info("%s/%s%s: %d questions (cached features)", set_name, split, " +synthetic" if synthetic else "", len(out))
+        return out
+    out = _featurise(items, pool, embedder, settings, f"{set_name}-{split}")
+    bounds = np.cumsum([0] + [len(g[2]) for g in out])
+    answers.CACHE_DIR.mkdir(parents=True, exist_ok=True)
+    np.savez(path, X=np.concatenate([g[1] for g in out]), y=np.concatenate([g[2] for g in out]), bounds=bounds, qids=np.array([g[0].qid for g in out]))
+    log.info("%s/%s%s: %d questions, %d sentences", set_name, split, " +synthetic" if synthetic else "", len(out), sum(len(x[2]) for x in out))
+    return out
+
+
+def _featurise(items, pool, embedder, settings, cache_name: str):  # type: ignore[no-untyped-def]
     from assistant.answer.extract import ExtractiveAnswerer
 
-    items, pool = _items(set_name, split, synthetic)
-    cache = answers.VectorCache(f"{set_name}-{split}", embedder)
+    cache = answers.VectorCache(cache_name, embedder)
     cache.ensure(answers.question_texts(items) + answers.sentence_texts(pool))
     ext = ExtractiveAnswerer(settings, answers.CachedEmbedder(cache))
     df, n = answers._df(pool), len(pool)
@@ -59,7 +85,6 @@ def featurise_set(set_name: str, split: str, embedder, settings, synthetic: bool
             continue
         y = np.array([answers._overlaps((c.doc_id, c.start, c.end), it.gold) for c in cands], dtype=np.int8)
         out.append((it, X, y))
-    log.info("%s/%s%s: %d questions, %d sentences", set_name, split, " +synthetic" if synthetic else "", len(out), sum(len(x[2]) for x in out))
     return out
 
 

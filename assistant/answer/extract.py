@@ -209,54 +209,56 @@ class ExtractiveAnswerer:
         q, ranked = self.rank(question, contexts, documents, idf)
         if not ranked:
             return self._refusal(question, contexts, "no passage was retrieved")
-        min_prob = self.settings.answer_min_prob
-        best = ranked[0]
-        if best.prob < min_prob:
-            return self._refusal(question, contexts, readable_reason(question, q, contexts, documents), best.prob)
-        chosen = [best]
-        floor = max(min_prob, best.prob - self.settings.answer_margin)
-        for c in ranked[1:]:
-            if len(chosen) >= self.settings.answer_max_sentences or c.prob < floor:
-                break
-            if not any(_redundant(c, o) for o in chosen):
-                chosen.append(c)
-        if _MULTI_DOC.search(question):
-            chosen = _cover_documents(chosen, ranked, min_prob / 2)
-        rival = _disagreeing(question, q, best, ranked, min_prob, self.settings.answer_margin)
-        if rival is not None and all(rival is not c for c in chosen):
-            chosen.append(rival)
-        ans = _compose(question, contexts, documents, chosen, score=lambda c: c.prob)
-        if rival is not None:
-            _flag_conflict(ans, question, best, rival, documents)
-        return ans
+        if self.settings.answer_gates:
+            # the answerability checks stay as gates: a sentence whose passage lacks a name the
+            # question gives, or that lacks the number/date/name asked for, is not an answer
+            ranked = [c for c in ranked if c.entities_ok and c.type_ok]
+            if not ranked:
+                return self._refusal(question, contexts, readable_reason(question, q, contexts, documents), 0.0)
+        return self._finish(question, q, contexts, documents, ranked, lambda c: c.prob, self.settings.answer_min_prob)
 
     def _answer_heuristic(self, question: str, contexts: Sequence[Context], documents: dict[str, Document], idf: dict[str, float]) -> Answer:
         q = analyze(question)
         cands = self.candidates(q, contexts, documents, idf, embed_all=False)
-        refuse = lambda reason: self._refusal(question, contexts, reason)  # noqa: E731
         if not cands:
-            return refuse("no passage was retrieved")
-        ok = [c for c in cands if c.entities_ok]
+            return self._refusal(question, contexts, "no passage was retrieved")
+        ok = [c for c in cands if c.entities_ok and c.type_ok]
         if not ok:
-            missing = [e for e in q.entities if not any(mentions(e, set(terms(c.text)), documents[c.doc_id].text) for c in contexts)]
-            return refuse(f"the documents do not mention {', '.join(missing or q.entities)}")
-        ok = [c for c in ok if c.type_ok]
-        if not ok:
-            return refuse(f"no passage states the {q.answer_type} the question asks for")
+            return self._refusal(question, contexts, readable_reason(question, q, contexts, documents), 0.0)
         ok.sort(key=lambda c: -heuristic_score(c))
-        best = ok[0]
-        if heuristic_score(best) < self.settings.answer_min_score:
-            return refuse(f"no passage answers it (best sentence scores {heuristic_score(best):.2f} < {self.settings.answer_min_score:.2f})")
+        return self._finish(question, q, contexts, documents, ok, heuristic_score, self.settings.answer_min_score)
+
+    def _finish(
+        self,
+        question: str,
+        q: QuestionAnalysis,
+        contexts: Sequence[Context],
+        documents: dict[str, Document],
+        ranked: list[Candidate],
+        score: Callable[[Candidate], float],
+        minimum: float,
+    ) -> Answer:
+        """From candidates ranked best first: refuse, or quote the best (and those close to it),
+        covering each document of a multi-document question and flagging sources that disagree."""
+        best = ranked[0]
+        if score(best) < minimum:
+            return self._refusal(question, contexts, readable_reason(question, q, contexts, documents), score(best))
         chosen = [best]
-        for c in ok[1:]:
-            if len(chosen) >= self.settings.answer_max_sentences:
+        floor = max(minimum, score(best) - self.settings.answer_margin)
+        for c in ranked[1:]:
+            if len(chosen) >= self.settings.answer_max_sentences or score(c) < floor:
                 break
-            if heuristic_score(c) < max(self.settings.answer_min_score, heuristic_score(best) - self.settings.answer_margin):
-                break
-            if any(_redundant(c, o) for o in chosen):
-                continue
-            chosen.append(c)
-        return _compose(question, contexts, documents, chosen, score=heuristic_score, lean=False)
+            if not any(_redundant(c, o) for o in chosen):
+                chosen.append(c)
+        if _MULTI_DOC.search(question):
+            chosen = _cover_documents(chosen, ranked, score, minimum * 0.75)
+        rival = _disagreeing(question, best, ranked, score, minimum, self.settings.answer_margin)
+        if rival is not None and all(rival is not c for c in chosen):
+            chosen.append(rival)
+        ans = _compose(question, contexts, documents, chosen, score=score)
+        if rival is not None:
+            _flag_conflict(ans, question, best, rival, documents)
+        return ans
 
 
 _NUMBERISH = re.compile(r"\d[\d,.]*")
@@ -283,13 +285,15 @@ def answer_values(question: str, sentence: str) -> frozenset[str]:
     return frozenset(names)
 
 
-def _disagreeing(question: str, q: QuestionAnalysis, best: Candidate, ranked: list[Candidate], min_prob: float, margin: float) -> Candidate | None:
+def _disagreeing(
+    question: str, best: Candidate, ranked: list[Candidate], score: Callable[[Candidate], float], minimum: float, margin: float
+) -> Candidate | None:
     """The best sentence of another document that answers the same question with a different value."""
     mine = answer_values(question, best.text)
     if not mine:
         return None
     for c in ranked:
-        if c.prob < max(min_prob, best.prob - 2 * margin):
+        if score(c) < max(minimum, score(best) - 2 * margin):
             return None
         if c.doc_id == best.doc_id:
             continue
@@ -316,32 +320,29 @@ def _flag_conflict(ans: Answer, question: str, best: Candidate, rival: Candidate
     ans.answer = f"{note} {ans.answer}"
 
 
-def _cover_documents(chosen: list[Candidate], ranked: list[Candidate], floor: float) -> list[Candidate]:
+def _cover_documents(chosen: list[Candidate], ranked: list[Candidate], score: Callable[[Candidate], float], floor: float) -> list[Candidate]:
     """A question over several documents: add the best sentence of each retrieved document not yet covered."""
     covered = {c.doc_id for c in chosen}
     for c in ranked:
-        if c.doc_id not in covered and c.prob >= floor:
+        if c.doc_id not in covered and score(c) >= floor:
             chosen.append(c)
             covered.add(c.doc_id)
     return chosen
 
 
 def _compose(
-    question: str, contexts: Sequence[Context], documents: dict[str, Document], chosen: list[Candidate], score: Callable[[Candidate], float], lean: bool = True
+    question: str, contexts: Sequence[Context], documents: dict[str, Document], chosen: list[Candidate], score: Callable[[Candidate], float]
 ) -> Answer:
     """Quote the chosen sentences (document order within each document), each with its own citation.
     A chosen sentence that leans on the one before it brings that sentence along (cited on its own)."""
-    from assistant.answer.features import _LEAN
-
     picked: dict[tuple[str, int], tuple[Candidate, float | None]] = {(c.doc_id, c.start): (c, score(c)) for c in chosen}
-    if lean:
-        for c in chosen:
-            if c.prev is not None and _LEAN.search(c.text) and (c.doc_id, c.prev[0]) not in picked:
-                s, e = c.prev
-                text = documents[c.doc_id].text[s:e]
-                if not is_headline(text):
-                    ctx = Candidate(doc_id=c.doc_id, chunk_id=c.chunk_id, start=s, end=e, text=text, rank=c.rank)
-                    picked[(c.doc_id, s)] = (ctx, None)
+    for c in chosen:
+        if c.prev is not None and _POINTS_BACK.search(c.text) and (c.doc_id, c.prev[0]) not in picked:
+            s, e = c.prev
+            text = documents[c.doc_id].text[s:e]
+            if not is_headline(text):
+                ctx = Candidate(doc_id=c.doc_id, chunk_id=c.chunk_id, start=s, end=e, text=text, rank=c.rank)
+                picked[(c.doc_id, s)] = (ctx, None)
     doc_order = {d: i for i, d in enumerate(dict.fromkeys(c.doc_id for c in chosen))}
     items = sorted(picked.values(), key=lambda cs: (doc_order[cs[0].doc_id], cs[0].start))
     citations, sentences, parts = [], [], []
@@ -354,8 +355,11 @@ def _compose(
     )
 
 
-_KIND_WORDS = {DATE: "when", NUMBER: "how much or how many", PERSON: "who", NAME: "who", PLACE: "where", REASON: "why"}
-_LEAD = re.compile(r"^\W*(when|what year|which year|how (much|many)|who|whom|where|why|what|which|how)\b\s*", re.I)
+_LEAD = re.compile(r"^\W*(when|what year|which year|how much|how many|who|whom|where|why|what|which|how)\b\s*", re.I)
+_AUX_DO = re.compile(r"^(did|does|do)\s+", re.I)
+_AUX_BE = re.compile(r"^(is|are|was|were)\s+(?=(the|a|an)\b)", re.I)
+#: sentence openers that point back at the sentence before ("This was the first time ...")
+_POINTS_BACK = re.compile(r"^\W*(this|these|that|those|it|they|such|thus|hence|because of (this|that|these))\b", re.I)
 
 
 def readable_reason(question: str, q: QuestionAnalysis, contexts: Sequence[Context], documents: dict[str, Document]) -> str:
@@ -366,11 +370,23 @@ def readable_reason(question: str, q: QuestionAnalysis, contexts: Sequence[Conte
     missing = [e for e in q.entities if not mentions(e, present, doc_text)]
     if missing:
         return f"the documents do not mention {', '.join(missing)}"
+    core = q.text.strip().rstrip(" ?.!")
+    m = _LEAD.match(core)
+    lead = m.group(1).lower() if m else ""
+    rest = _AUX_DO.sub("", core[m.end() :] if m else core)
     kind = wh_kind(question)
-    rest = _LEAD.sub("", q.text.strip()).rstrip(" ?.!")
-    if kind in _KIND_WORDS and rest:
-        return f"no passage says {_KIND_WORDS[kind]} {rest}"
-    return f"no passage answers “{question.strip()}”"
+    if not rest or kind is None:
+        return f"no passage answers “{question.strip()}”"
+    if kind == NUMBER and lead in ("how much", "how many"):
+        return f"no passage says {lead} {rest}"
+    if kind == NUMBER or (kind in (PERSON, NAME) and lead in ("what", "which")):
+        return f"no passage gives {_AUX_BE.sub('', rest)}"
+    word = {DATE: "when", PERSON: "who", NAME: "who", PLACE: "where", REASON: "why"}.get(kind)
+    if word is None:
+        return f"no passage answers “{question.strip()}”"
+    if lead in (word, "what year", "which year", "whom"):
+        return f"no passage says {word} {rest}"
+    return f"no passage says {word}: “{question.strip()}”"
 
 
 def _redundant(a: Candidate, b: Candidate) -> bool:

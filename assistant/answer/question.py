@@ -63,7 +63,7 @@ _PERSON_A = re.compile(
 # "according to the X", "does the CTD editorial say": the source of an answer, not its content
 _ATTRIBUTION = re.compile(
     r",?\s*\baccording to (the )?[^,?.;]+|"
-    r"\b(in|does|do|did|is|are)?\s*(the|this|that|each|both)\s+([\w-]+\s+){0,2}(editorials?|reports?|documents?|articles?|texts?|papers?|writers?|authors?)"
+    r"\b(in|does|do|did|is|are)?\s*(the|this|that|each|both)\s+([\w-]+\s+){0,2}(editorials?|reports?|documents?|articles?|texts?|papers?|writers?|authors?)\b"
     r"(\s+(say|says|said|state|states|argue|argues|mention|mentions|suggest|suggests|claim|claims|describe|describes))?(\s+(that|about|is|are|was|were))?",
     re.I,
 )
