@@ -41,6 +41,11 @@ SCOPE_CHARS = 600
 _MULTI_DOC = re.compile(r"\b(both|each|all (the|of the|three|two)|compare|comparison|differ|difference|in common|similar(ly)?|across)\b", re.I)
 
 
+def asks_several_documents(question: str) -> bool:
+    """ "In both editorials ...", "compare ...": the answer should cover each document."""
+    return bool(_MULTI_DOC.search(question))
+
+
 def heuristic_score(c: Candidate) -> float:
     return W_SIM * c.sim + W_LEX * c.lex + W_CTX * c.ctx  # == Candidate.score
 
@@ -119,7 +124,8 @@ class ExtractiveAnswerer:
                     passage_terms=passage_terms,
                     window_text=doc.text[spans[lo][0] : spans[hi][1]],
                     prev=spans[i - 1] if i > 0 else None,
-                    type_ok=satisfies_type(text, q.answer_type),
+                    type_ok=satisfies_type(text, q.answer_type)
+                    or (i > 0 and bool(_POINTS_BACK.search(text)) and satisfies_type(doc.text[spans[i - 1][0] : spans[i - 1][1]], q.answer_type)),
                     entities_ok=ents_ok,
                 )
                 seen[key] = c
@@ -250,7 +256,7 @@ class ExtractiveAnswerer:
                 break
             if not any(_redundant(c, o) for o in chosen):
                 chosen.append(c)
-        if _MULTI_DOC.search(question):
+        if asks_several_documents(question):
             chosen = _cover_documents(chosen, ranked, score, minimum * 0.75)
         rival = _disagreeing(question, best, ranked, score, minimum, self.settings.answer_margin)
         if rival is not None and all(rival is not c for c in chosen):
