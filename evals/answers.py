@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 
 CACHE_DIR = Path(os.environ.get("CT_ANSWERS_CACHE", "/tmp/ct_answers_cache"))
 OPEN_K = 5
-ANSWERERS = ("learned", "heuristic", "overlap", "refuse")
+ANSWERERS = ("learned", "learned-nogates", "heuristic", "overlap", "refuse")
 
 
 # --- embeddings, cached on disk ---------------------------------------------------------------------
@@ -150,10 +150,10 @@ def make_answerer(name: str, settings: Any, embedder: Any) -> Callable[[str, lis
     from assistant.text.lexical import terms
     from assistant.text.sentences import split_sentences
 
-    if name in ("learned", "heuristic"):
+    if name in ("learned", "learned-nogates", "heuristic"):
         from assistant.config import Settings
 
-        s = Settings.model_validate({**settings.model_dump(), "answer_scorer": name})
+        s = Settings.model_validate({**settings.model_dump(), "answer_scorer": name.split("-")[0], "answer_gates": name != "learned-nogates"})
         ext = ExtractiveAnswerer(s, embedder)
 
         def run(question: str, contexts: list, documents: dict, idf: dict) -> Outcome:
