@@ -274,21 +274,21 @@ _CALENDAR = frozenset(
 )
 
 
-def answer_values(question: str, sentence: str) -> frozenset[str]:
-    """What a sentence gives as the answer, for comparing sources: the years (when), the numbers
-    (how much / how many), else the names it states that the question does not."""
+def answer_values(question: str, sentence: str) -> dict[str, str]:
+    """What a sentence gives as the answer, for comparing sources, as {comparable key: text}: the
+    years (when), the numbers (how much / how many), else the names it states that the question does not."""
     kind = wh_kind(question)
     if kind == DATE:
-        return frozenset(_YEARISH.findall(sentence))
+        return {y: y for y in _YEARISH.findall(sentence)}
     if kind == NUMBER:
-        return frozenset(m.group(0).rstrip(".,") for m in _NUMBERISH.finditer(sentence))
+        return {v: v for v in (m.group(0).rstrip(".,") for m in _NUMBERISH.finditer(sentence))}
     qterms = set(terms(question))
-    names = set()
+    names: dict[str, str] = {}
     for e in entities(sentence):
         ts = [t for t in terms(e) if t not in _CALENDAR]
         if ts and not set(ts) & qterms:
-            names.add(" ".join(ts))
-    return frozenset(names)
+            names[" ".join(ts)] = " ".join(w for w in e.split() if w.lower() not in _CALENDAR)
+    return names
 
 
 def _disagreeing(
@@ -307,7 +307,7 @@ def _disagreeing(
         if min(c.lex, best.lex) < 0.6:
             continue
         theirs = answer_values(question, c.text)
-        if theirs and not (theirs & mine):
+        if theirs and not (theirs.keys() & mine.keys()):
             return c
     return None
 
@@ -318,7 +318,7 @@ def _flag_conflict(ans: Answer, question: str, best: Candidate, rival: Candidate
 
     def says(c: Candidate) -> str:
         title = documents[c.doc_id].title or c.doc_id
-        vals = ", ".join(sorted(answer_values(question, c.text)))
+        vals = ", ".join(sorted(answer_values(question, c.text).values()))
         return f"“{title}” {marker(c)} says {vals}"
 
     note = f"Sources disagree: {says(best)}; {says(rival)}."
