@@ -30,7 +30,7 @@ from assistant.config import Settings
 from assistant.encode.embed import Embedder
 from assistant.text.lexical import terms
 from assistant.answer.features import Candidate, featurize, is_headline
-from assistant.answer.question import DATE, NAME, NUMBER, PERSON, PLACE, REASON, QuestionAnalysis, analyze, entities, mentions, satisfies_type, wh_kind
+from assistant.answer.question import DATE, NAME, NUMBER, PERSON, PLACE, REASON, QuestionAnalysis, analyze, entities, mentions, satisfies_role, satisfies_type, wh_kind
 from assistant.text.sentences import Span, split_sentences
 from assistant.types import CANNOT_ANSWER, Answer, AnswerSentence, Context, Document
 
@@ -39,6 +39,11 @@ W_SIM, W_LEX, W_CTX = 0.5, 0.3, 0.2
 SCOPE_CHARS = 600
 #: a question over several documents: the answer covers each one
 _MULTI_DOC = re.compile(r"\b(both|each|all (the|of the|three|two)|compare|comparison|differ|difference|in common|similar(ly)?|across)\b", re.I)
+
+
+def _answers_type(q: QuestionAnalysis, text: str) -> bool:
+    """The sentence holds the kind of answer asked for (a number, a date, a person in the role asked about)."""
+    return satisfies_type(text, q.answer_type) and satisfies_role(q.text, text)
 
 
 def asks_several_documents(question: str) -> bool:
@@ -124,8 +129,8 @@ class ExtractiveAnswerer:
                     passage_terms=passage_terms,
                     window_text=doc.text[spans[lo][0] : spans[hi][1]],
                     prev=spans[i - 1] if i > 0 else None,
-                    type_ok=satisfies_type(text, q.answer_type)
-                    or (i > 0 and bool(_POINTS_BACK.search(text)) and satisfies_type(doc.text[spans[i - 1][0] : spans[i - 1][1]], q.answer_type)),
+                    type_ok=_answers_type(q, text)
+                    or (i > 0 and bool(_POINTS_BACK.search(text)) and _answers_type(q, doc.text[spans[i - 1][0] : spans[i - 1][1]])),
                     entities_ok=ents_ok,
                 )
                 seen[key] = c

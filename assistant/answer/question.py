@@ -121,6 +121,22 @@ def wh_kind(question: str) -> str | None:
     return None
 
 
+#: "who heads / leads / chairs X": the answer sentence names a person *in that role*
+_ROLE_Q = re.compile(r"\bwho (heads|leads|chairs|runs|directs|commands|is (the )?(current )?(head|chief|chair|chairman|director|leader|commander|in charge))\b", re.I)
+_ROLE_A = re.compile(
+    r"\b(head(s|ed|ing)?|lead(s|er|ing)?|led by|chair(s|ed|man|woman|person)?|chief|director|directs|directed|commander|commands|"
+    r"in charge|run by|runs|ran|heads? of|appointed|named)\b",
+    re.I,
+)
+
+
+def satisfies_role(question: str, sentence: str) -> bool:
+    """For "who heads X": the sentence names a person and a heading / leading role; else True."""
+    if not _ROLE_Q.search(question):
+        return True
+    return bool(_ROLE_A.search(sentence)) and bool(_PERSON_A.search(sentence))
+
+
 def satisfies_type(sentence: str, kind: str | None) -> bool:
     if kind == NAME:
         return bool(_NAME_A.search(sentence))
