@@ -121,10 +121,30 @@ class Assistant:
         """Answer a question from the documents, citing exact passages, or refuse."""
         t0 = time.perf_counter()
         q, f = self._check(standalone or question, filters, top_k)
-        contexts = self._retriever().retrieve(q, top_k or self.settings.top_k, f)
+        contexts = self._contexts(q, top_k or self.settings.top_k, f)
         t1 = time.perf_counter()
         answer = self._answer(q, contexts)
         return _stamp(answer, question, standalone, t0, t1, time.perf_counter())
+
+    def _contexts(self, question: str, top_k: int, filters: Filters | None) -> list[Context]:
+        """Retrieved passages; a question over several documents ("in both editorials") also gets
+        the best passages of each document the top k missed (stores of up to 10 documents)."""
+        from assistant.answer.extract import asks_several_documents
+
+        contexts = self._retriever().retrieve(question, top_k, filters)
+        if not asks_several_documents(question) or (filters is not None and len(filters.doc_ids) == 1):
+            return contexts
+        docs = [d.doc_id for d in self.documents()]
+        if filters is not None and filters.doc_ids:
+            docs = [d for d in docs if d in filters.doc_ids]
+        if len(docs) > 10:
+            return contexts
+        have = {c.doc_id for c in contexts}
+        for d in docs:
+            if d not in have:
+                extra = (filters or Filters()).model_copy(update={"doc_ids": [d]})
+                contexts = contexts + self._retriever().retrieve(question, 2, extra)
+        return contexts
 
     def prepare(self, question: str, contexts: Sequence[Context]) -> tuple[dict[str, Document], dict[str, float], ExtractiveAnswerer]:
         """What answering needs besides the contexts: their documents, the question's IDF weights, the answerer."""
@@ -170,7 +190,7 @@ class Assistant:
             return
         from assistant.answer.generate import stream_answer
 
-        contexts = self._retriever().retrieve(q, top_k or self.settings.top_k, f)
+        contexts = self._contexts(q, top_k or self.settings.top_k, f)
         t1 = time.perf_counter()
         documents, idf, extractive = self.prepare(q, contexts)
         final: Answer | None = None

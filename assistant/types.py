@@ -141,6 +141,8 @@ class Answer(BaseModel):
     timings_ms: Timings = Field(default_factory=Timings)
     standalone_question: str | None = None
     refusal_reason: str | None = None
+    refusal_score: float | None = None  # the best sentence's probability of answering, when refused
+    conflicts: list[str] = Field(default_factory=list)  # "Sources disagree: ..." notes, citing both sides
     notice: str | None = None  # e.g. "LLM unavailable; extractive fallback"
 
     def to_dict(self) -> dict[str, Any]:
@@ -150,6 +152,8 @@ class Answer(BaseModel):
             "answer": self.answer,
             "refused": self.refused,
             "refusal_reason": self.refusal_reason,
+            "refusal_score": self.refusal_score,
+            "conflicts": list(self.conflicts),
             "mode": self.mode,
             "notice": self.notice,
             "citations": [c.to_dict() for c in self.citations],

@@ -141,6 +141,31 @@ def cmd_scifact(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- eval answers ---------------------------------------------------------------------------------
+def cmd_answers(args: argparse.Namespace) -> int:
+    from assistant.cli.common import emit, settings_from
+    from assistant.encode.embed import Embedder
+    from evals import answers, qa_data
+
+    settings = settings_from(args)
+    modes = args.mode or ["oracle"]
+    try:
+        result = answers.evaluate(
+            args.set, args.split, modes, args.answerer or list(answers.ANSWERERS), settings,
+            Embedder(settings.embed_model_path, settings.embed_precision), limit=args.limit, synthetic=args.synthetic,
+        )
+    except qa_data.QADataError as exc:
+        raise _usage(str(exc)) from exc
+    if args.out:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
+    if args.json:
+        emit(result)
+    else:
+        print(answers.format_table(result))
+    return 0
+
+
 # --- eval compare ---------------------------------------------------------------------------------
 def cmd_compare(args: argparse.Namespace) -> int:
     from assistant.cli.common import emit
@@ -193,6 +218,17 @@ def register(subparsers: Any) -> None:
     p.add_argument("--out", metavar="FILE", help="also write the full result (with per-query scores) as JSON")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_scifact)
+
+    p = sub.add_parser("answers", help="answer-sentence selection and refusals on public QA sets (oracle / open)")
+    p.add_argument("--set", required=True, choices=["squad2", "selqa", "trecqa", "wikiqa"])
+    p.add_argument("--split", default="test", help="squad2: train|dev|test (by article, evals/qa_data.py); selqa: train|test; trecqa: train|dev|test; wikiqa: dev|test")
+    p.add_argument("--mode", action="append", choices=["oracle", "open", "open-noans"], help="repeatable (default oracle)")
+    p.add_argument("--answerer", action="append", choices=["learned", "learned-nogates", "heuristic", "overlap", "refuse"], help="repeatable (default all)")
+    p.add_argument("--synthetic", action="store_true", help="squad2: add the generated unanswerable twins (neighbour paragraph, swapped word)")
+    p.add_argument("--limit", type=int, default=None, metavar="N", help="a fixed sample of N questions")
+    p.add_argument("--out", metavar="FILE", help="also write the result as JSON")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_answers)
 
     p = sub.add_parser("compare", help="what got better or worse between two eval reports")
     p.add_argument("a", metavar="A.json")

@@ -1,57 +1,61 @@
 """The extractive answerer (no LLM): picks the sentences of the retrieved passages that answer
 the question, quotes them verbatim with markers [1], [2]..., or refuses.
 
-Each candidate sentence is scored by
-  0.5 * cosine(question, sentence)            (MiniLM; meaning)
-+ 0.3 * IDF-weighted share of question terms in the sentence   (the specific words)
-+ 0.2 * the same share over the sentence and its neighbours    (local context)
-and must pass the answerability checks in `assistant.answer.question`: the entities the question
-names appear in the sentence's passage, and numeric/date questions get a sentence that has
-a number/date. If no sentence passes, or the best scores below `answer_min_score`, the
-answer is the shared refusal, with the reason.
+Two scorers (`Settings.answer_scorer`):
+
+- `learned` (default): every candidate sentence gets P(it answers the question) from the
+  learned scorer (`assistant.answer.scorer`, features in `assistant.answer.features`, trained
+  on public QA data by `python -m evals.train_answerer`). The answer is refused when the best
+  probability is below `answer_min_prob`; further sentences are quoted when they are within
+  `answer_margin` of the best. A quoted sentence that leans on the one before it ("This ...",
+  "Because of this ...") brings that sentence along as its own citation.
+- `heuristic` (the earlier answerer): `0.5 * cosine + 0.3 * IDF-weighted term coverage +
+  0.2 * coverage with neighbours`, gated by the answerability checks of
+  `assistant.answer.question` (entities present, a number/date/name for questions that ask
+  for one) and `answer_min_score`.
+
+Markdown headings are never candidates. Refusals carry a reason a person reads ("no passage
+says when ...") and, with the learned scorer, the best probability (`Answer.refusal_score`).
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-
 import numpy as np
 
 from assistant.answer.cite import citation
 from assistant.config import Settings
 from assistant.encode.embed import Embedder
 from assistant.text.lexical import terms
-from assistant.answer.question import QuestionAnalysis, analyze, mentions, satisfies_type
+from assistant.answer.features import Candidate, featurize, is_headline
+from assistant.answer.question import DATE, NAME, NUMBER, PERSON, PLACE, REASON, QuestionAnalysis, analyze, entities, mentions, satisfies_role, satisfies_type, wh_kind
 from assistant.text.sentences import Span, split_sentences
 from assistant.types import CANNOT_ANSWER, Answer, AnswerSentence, Context, Document
 
 W_SIM, W_LEX, W_CTX = 0.5, 0.3, 0.2
 #: how far around a passage the entities a question names may appear
 SCOPE_CHARS = 600
+#: a question over several documents: the answer covers each one
+_MULTI_DOC = re.compile(r"\b(both|each|all (the|of the|three|two)|compare|comparison|differ|difference|in common|similar(ly)?|across)\b", re.I)
 
 
-@dataclass
-class Candidate:
-    doc_id: str
-    chunk_id: str
-    start: int
-    end: int
-    text: str
-    rank: int  # rank of its chunk in retrieval (0 = best)
-    sim: float = 0.0
-    lex: float = 0.0
-    ctx: float = 0.0
-    type_ok: bool = True
-    entities_ok: bool = True
-
-    @property
-    def score(self) -> float:
-        return W_SIM * self.sim + W_LEX * self.lex + W_CTX * self.ctx
+def _answers_type(q: QuestionAnalysis, text: str) -> bool:
+    """The sentence holds the kind of answer asked for (a number, a date, a person in the role asked about)."""
+    return satisfies_type(text, q.answer_type) and satisfies_role(q.text, text)
 
 
-def _coverage(weights: dict[str, float], present: set[str]) -> float:
+def asks_several_documents(question: str) -> bool:
+    """ "In both editorials ...", "compare ...": the answer should cover each document."""
+    return bool(_MULTI_DOC.search(question))
+
+
+def heuristic_score(c: Candidate) -> float:
+    return W_SIM * c.sim + W_LEX * c.lex + W_CTX * c.ctx  # == Candidate.score
+
+
+def _coverage(weights: dict[str, float], present: frozenset[str] | set[str]) -> float:
     total = sum(weights.values())
     return sum(w for t, w in weights.items() if t in present) / total if total else 0.0
 
@@ -65,6 +69,15 @@ class ExtractiveAnswerer:
         self.settings = settings
         self.embedder = embedder
         self.stored = stored
+        self._scorer = None
+
+    @property
+    def scorer(self):  # type: ignore[no-untyped-def]
+        if self._scorer is None:
+            from assistant.answer.scorer import load_scorer
+
+            self._scorer = load_scorer()
+        return self._scorer
 
     def sentence_vectors(self, cands: Sequence[Candidate]) -> np.ndarray:
         """Vectors of candidate sentences: those embedded at ingest, the rest embedded now."""
@@ -79,6 +92,52 @@ class ExtractiveAnswerer:
         live = iter(self.embedder.embed_cached(missing)) if missing else iter(())
         return np.stack([found[k] if (k := (c.doc_id, c.start, c.end)) in found else next(live) for c in cands])
 
+    def _collect(
+        self, q: QuestionAnalysis, contexts: Sequence[Context], documents: dict[str, Document]
+    ) -> tuple[list[Candidate], list[list[Candidate]]]:
+        """Candidate sentences (deduplicated) and, per context, its candidates in order."""
+        seen: dict[tuple[str, int], Candidate] = {}
+        groups: list[list[Candidate]] = []
+        for rank, ctx in enumerate(contexts):
+            doc = documents[ctx.doc_id]
+            spans = [(s, e) for s, e in split_sentences(doc.text, ctx.start, ctx.end) if not doc.text[s:e].lstrip().startswith("#")]
+            # the passage and its surroundings (the subject is often named a few sentences earlier)
+            around = doc.text[max(0, ctx.start - SCOPE_CHARS) : ctx.end + SCOPE_CHARS]
+            passage_terms = frozenset(terms(around)) | frozenset(terms(doc.title))
+            ents_ok = all(mentions(e, set(passage_terms), doc.text) for e in q.entities)
+            sent_terms = [frozenset(terms(doc.text[s:e])) for s, e in spans]
+            group = []
+            for i, (s, e) in enumerate(spans):
+                key = (doc.doc_id, s)
+                if key in seen:
+                    seen[key].entities_ok |= ents_ok
+                    group.append(seen[key])
+                    continue
+                lo, hi = max(0, i - 1), min(len(spans) - 1, i + 1)
+                text = doc.text[s:e]
+                c = Candidate(
+                    doc_id=doc.doc_id,
+                    chunk_id=ctx.chunk_id,
+                    start=s,
+                    end=e,
+                    text=text,
+                    rank=rank,
+                    idx=i,
+                    n=len(spans),
+                    terms=sent_terms[i],
+                    window_terms=frozenset().union(*sent_terms[lo : hi + 1]),
+                    passage_terms=passage_terms,
+                    window_text=doc.text[spans[lo][0] : spans[hi][1]],
+                    prev=spans[i - 1] if i > 0 else None,
+                    type_ok=_answers_type(q, text)
+                    or (i > 0 and bool(_POINTS_BACK.search(text)) and _answers_type(q, doc.text[spans[i - 1][0] : spans[i - 1][1]])),
+                    entities_ok=ents_ok,
+                )
+                seen[key] = c
+                group.append(c)
+            groups.append(group)
+        return list(seen.values()), groups
+
     def candidates(
         self,
         q: QuestionAnalysis,
@@ -88,38 +147,13 @@ class ExtractiveAnswerer:
         *,
         embed_all: bool = True,
     ) -> list[Candidate]:
-        """Candidate sentences with their scores. `embed_all=False` embeds (and so scores by
+        """Candidate sentences with their heuristic scores. `embed_all=False` embeds (and so scores by
         meaning) only the sentences that pass the answerability checks; the others keep sim 0."""
-        seen: dict[tuple[str, int], Candidate] = {}
+        cands, _ = self._collect(q, contexts, documents)
         weights = {t: idf.get(t, 1.0) for t in q.content_terms}
-        for rank, ctx in enumerate(contexts):
-            doc = documents[ctx.doc_id]
-            spans = split_sentences(doc.text, ctx.start, ctx.end)
-            # the passage and its surroundings (the subject is often named a few sentences earlier)
-            around = doc.text[max(0, ctx.start - SCOPE_CHARS) : ctx.end + SCOPE_CHARS]
-            passage_terms = set(terms(around)) | set(terms(doc.title))
-            ents_ok = all(mentions(e, passage_terms, doc.text) for e in q.entities)
-            sent_terms = [set(terms(doc.text[s:e])) for s, e in spans]
-            for i, (s, e) in enumerate(spans):
-                key = (doc.doc_id, s)
-                window = set().union(*sent_terms[max(0, i - 1) : i + 2])
-                if key in seen:
-                    seen[key].entities_ok |= ents_ok
-                    continue
-                text = doc.text[s:e]
-                seen[key] = Candidate(
-                    doc_id=doc.doc_id,
-                    chunk_id=ctx.chunk_id,
-                    start=s,
-                    end=e,
-                    text=text,
-                    rank=rank,
-                    lex=_coverage(weights, sent_terms[i]),
-                    ctx=_coverage(weights, window),
-                    type_ok=satisfies_type(text, q.answer_type),
-                    entities_ok=ents_ok,
-                )
-        cands = list(seen.values())
+        for c in cands:
+            c.lex = _coverage(weights, c.terms)
+            c.ctx = _coverage(weights, c.window_terms)
         # embedding the sentences is most of an answer's time: skip those that cannot be chosen
         scored = cands if embed_all else [c for c in cands if c.entities_ok and c.type_ok]
         if scored:
@@ -129,46 +163,241 @@ class ExtractiveAnswerer:
                 c.sim = float(sim)
         return cands
 
+    def features(
+        self, question: str, contexts: Sequence[Context], documents: dict[str, Document], idf: dict[str, float]
+    ) -> tuple[QuestionAnalysis, list[Candidate], np.ndarray]:
+        """The candidates and their feature rows (`features.FEATURES`)."""
+        q = analyze(question)
+        cands, groups = self._collect(q, contexts, documents)
+        if not cands:
+            return q, [], np.zeros((0, 0), dtype=np.float32)
+        qv = self.embedder.embed_query(q.text)
+        sv = self.sentence_vectors(cands)
+        row = {id(c): i for i, c in enumerate(cands)}
+        sims = sv @ qv
+        for c, sim in zip(cands, sims, strict=True):
+            c.sim = float(sim)
+        for group in groups:
+            for j, c in enumerate(group):
+                if "sim_ctx" in c.extra:
+                    continue
+                v = sv[row[id(c)]].copy()
+                if j > 0:
+                    v += sv[row[id(group[j - 1])]]
+                if j + 1 < len(group):
+                    v += sv[row[id(group[j + 1])]]
+                c.extra["sim_ctx"] = float(v @ qv / max(float(np.linalg.norm(v)), 1e-9))
+        return q, cands, featurize(q, question, cands, idf, {d: doc.text for d, doc in documents.items()})
+
+    def rank(self, question: str, contexts: Sequence[Context], documents: dict[str, Document], idf: dict[str, float]) -> tuple[QuestionAnalysis, list[Candidate]]:
+        """Every candidate with its probability of answering (learned scorer), best first."""
+        q, cands, X = self.features(question, contexts, documents, idf)
+        for c, p in zip(cands, self.scorer.predict(X), strict=True):
+            c.prob = float(p)
+        cands.sort(key=lambda c: -c.prob)
+        return q, cands
+
+    def top_sentence(self, question: str, contexts: Sequence[Context], documents: dict[str, Document], idf: dict[str, float]) -> tuple[str, int, int] | None:
+        """The best-ranked sentence (doc_id, start, end), whether or not it would be quoted (for evals)."""
+        if self.settings.answer_scorer == "learned":
+            _, cands = self.rank(question, contexts, documents, idf)
+        else:
+            cands = sorted(self.candidates(analyze(question), contexts, documents, idf, embed_all=True), key=lambda c: -heuristic_score(c))
+        return (cands[0].doc_id, cands[0].start, cands[0].end) if cands else None
+
     def answer(self, question: str, contexts: Sequence[Context], documents: dict[str, Document], idf: dict[str, float]) -> Answer:
+        if self.settings.answer_scorer == "learned":
+            return self._answer_learned(question, contexts, documents, idf)
+        return self._answer_heuristic(question, contexts, documents, idf)
+
+    def _refusal(self, question: str, contexts: Sequence[Context], reason: str, score: float | None = None) -> Answer:
+        return Answer(
+            question=question, answer=CANNOT_ANSWER, refused=True, mode="extractive", contexts=list(contexts),
+            refusal_reason=reason, refusal_score=None if score is None else round(score, 4),
+        )
+
+    def _answer_learned(self, question: str, contexts: Sequence[Context], documents: dict[str, Document], idf: dict[str, float]) -> Answer:
+        q, ranked = self.rank(question, contexts, documents, idf)
+        if not ranked:
+            return self._refusal(question, contexts, "no passage was retrieved")
+        if self.settings.answer_gates:
+            # the answerability checks stay as gates: a sentence whose passage lacks a name the
+            # question gives, or that lacks the number/date/name asked for, is not an answer
+            ranked = [c for c in ranked if c.entities_ok and c.type_ok]
+            if not ranked:
+                return self._refusal(question, contexts, readable_reason(question, q, contexts, documents), 0.0)
+        return self._finish(question, q, contexts, documents, ranked, lambda c: c.prob, self.settings.answer_min_prob)
+
+    def _answer_heuristic(self, question: str, contexts: Sequence[Context], documents: dict[str, Document], idf: dict[str, float]) -> Answer:
         q = analyze(question)
         cands = self.candidates(q, contexts, documents, idf, embed_all=False)
-
-        def refuse(reason: str) -> Answer:
-            return Answer(question=question, answer=CANNOT_ANSWER, refused=True, mode="extractive", contexts=list(contexts), refusal_reason=reason)
-
         if not cands:
-            return refuse("no passage was retrieved")
-        ok = [c for c in cands if c.entities_ok]
+            return self._refusal(question, contexts, "no passage was retrieved")
+        ok = [c for c in cands if c.entities_ok and c.type_ok]
         if not ok:
-            missing = [e for e in q.entities if not any(mentions(e, set(terms(c.text)), documents[c.doc_id].text) for c in contexts)]
-            return refuse(f"the documents do not mention {', '.join(missing or q.entities)}")
-        ok = [c for c in ok if c.type_ok]
-        if not ok:
-            return refuse(f"no passage states the {q.answer_type} the question asks for")
-        ok.sort(key=lambda c: -c.score)
-        best = ok[0]
-        if best.score < self.settings.answer_min_score:
-            return refuse(f"no passage answers it (best sentence scores {best.score:.2f} < {self.settings.answer_min_score:.2f})")
+            return self._refusal(question, contexts, readable_reason(question, q, contexts, documents), 0.0)
+        ok.sort(key=lambda c: -heuristic_score(c))
+        return self._finish(question, q, contexts, documents, ok, heuristic_score, self.settings.answer_min_score)
+
+    def _finish(
+        self,
+        question: str,
+        q: QuestionAnalysis,
+        contexts: Sequence[Context],
+        documents: dict[str, Document],
+        ranked: list[Candidate],
+        score: Callable[[Candidate], float],
+        minimum: float,
+    ) -> Answer:
+        """From candidates ranked best first: refuse, or quote the best (and those close to it),
+        covering each document of a multi-document question and flagging sources that disagree."""
+        best = ranked[0]
+        if score(best) < minimum:
+            return self._refusal(question, contexts, readable_reason(question, q, contexts, documents), score(best))
         chosen = [best]
-        for c in ok[1:]:
-            if len(chosen) >= self.settings.answer_max_sentences:
+        floor = max(minimum, score(best) - self.settings.answer_margin)
+        for c in ranked[1:]:
+            if len(chosen) >= self.settings.answer_max_sentences or score(c) < floor:
                 break
-            if c.score < max(self.settings.answer_min_score, best.score - self.settings.answer_margin):
-                break
-            if any(_redundant(c, o) for o in chosen):
-                continue
+            if not any(_redundant(c, o) for o in chosen):
+                chosen.append(c)
+        if asks_several_documents(question):
+            chosen = _cover_documents(chosen, ranked, score, minimum * 0.75)
+        rival = _disagreeing(question, best, ranked, score, minimum, self.settings.answer_margin)
+        if rival is not None and all(rival is not c for c in chosen):
+            chosen.append(rival)
+        ans = _compose(question, contexts, documents, chosen, score=score)
+        if rival is not None:
+            _flag_conflict(ans, question, best, rival, documents)
+        return ans
+
+
+_NUMBERISH = re.compile(r"\d[\d,.]*")
+_YEARISH = re.compile(r"\b(1\d{3}|20\d\d)\b")
+_CALENDAR = frozenset(
+    "january february march april may june july august september october november december monday tuesday wednesday thursday friday saturday sunday".split()
+)
+
+
+def answer_values(question: str, sentence: str) -> dict[str, str]:
+    """What a sentence gives as the answer, for comparing sources, as {comparable key: text}: the
+    years (when), the numbers (how much / how many), else the names it states that the question does not."""
+    kind = wh_kind(question)
+    if kind == DATE:
+        return {y: y for y in _YEARISH.findall(sentence)}
+    if kind == NUMBER:
+        return {v: v for v in (m.group(0).rstrip(".,") for m in _NUMBERISH.finditer(sentence))}
+    qterms = set(terms(question))
+    names: dict[str, str] = {}
+    for e in entities(sentence):
+        ts = [t for t in terms(e) if t not in _CALENDAR]
+        if ts and not set(ts) & qterms:
+            names[" ".join(ts)] = " ".join(w for w in e.split() if w.lower() not in _CALENDAR)
+    return names
+
+
+def _disagreeing(
+    question: str, best: Candidate, ranked: list[Candidate], score: Callable[[Candidate], float], minimum: float, margin: float
+) -> Candidate | None:
+    """The best sentence of another document that answers the same question with a different value."""
+    mine = answer_values(question, best.text)
+    if not mine:
+        return None
+    for c in ranked:
+        if score(c) < max(minimum, score(best) - 2 * margin):
+            return None
+        if c.doc_id == best.doc_id:
+            continue
+        # the same claim about the same thing: most of the question's words in both sentences
+        if min(c.lex, best.lex) < 0.6:
+            continue
+        theirs = answer_values(question, c.text)
+        if theirs and not (theirs.keys() & mine.keys()):
+            return c
+    return None
+
+
+def _flag_conflict(ans: Answer, question: str, best: Candidate, rival: Candidate, documents: dict[str, Document]) -> None:
+    def marker(c: Candidate) -> str:
+        return next((f"[{x.n}]" for x in ans.citations if x.doc_id == c.doc_id and x.start == c.start), "")
+
+    def says(c: Candidate) -> str:
+        title = documents[c.doc_id].title or c.doc_id
+        vals = ", ".join(sorted(answer_values(question, c.text).values()))
+        return f"“{title}” {marker(c)} says {vals}"
+
+    note = f"Sources disagree: {says(best)}; {says(rival)}."
+    ans.conflicts = [note]
+    ans.answer = f"{note} {ans.answer}"
+
+
+def _cover_documents(chosen: list[Candidate], ranked: list[Candidate], score: Callable[[Candidate], float], floor: float) -> list[Candidate]:
+    """A question over several documents: add the best sentence of each retrieved document not yet covered."""
+    covered = {c.doc_id for c in chosen}
+    for c in ranked:
+        if c.doc_id not in covered and score(c) >= floor:
             chosen.append(c)
-        # read in document order within each document, documents in order of their best sentence
-        doc_order = {d: i for i, d in enumerate(dict.fromkeys(c.doc_id for c in chosen))}
-        chosen.sort(key=lambda c: (doc_order[c.doc_id], c.start))
-        citations, sentences, parts = [], [], []
-        for n, c in enumerate(chosen, start=1):
-            citations.append(citation(n, documents[c.doc_id], c.chunk_id, c.start, c.end))
-            sentences.append(AnswerSentence(text=c.text, citations=[n], supported=True, score=round(c.score, 4)))
-            parts.append(f"{c.text} [{n}]")
-        return Answer(
-            question=question, answer=" ".join(parts), refused=False, mode="extractive", citations=citations, sentences=sentences, contexts=list(contexts)
-        )
+            covered.add(c.doc_id)
+    return chosen
+
+
+def _compose(
+    question: str, contexts: Sequence[Context], documents: dict[str, Document], chosen: list[Candidate], score: Callable[[Candidate], float]
+) -> Answer:
+    """Quote the chosen sentences (document order within each document), each with its own citation.
+    A chosen sentence that leans on the one before it brings that sentence along (cited on its own)."""
+    picked: dict[tuple[str, int], tuple[Candidate, float | None]] = {(c.doc_id, c.start): (c, score(c)) for c in chosen}
+    for c in chosen:
+        if c.prev is not None and _POINTS_BACK.search(c.text) and (c.doc_id, c.prev[0]) not in picked:
+            s, e = c.prev
+            text = documents[c.doc_id].text[s:e]
+            if not is_headline(text):
+                ctx = Candidate(doc_id=c.doc_id, chunk_id=c.chunk_id, start=s, end=e, text=text, rank=c.rank)
+                picked[(c.doc_id, s)] = (ctx, None)
+    doc_order = {d: i for i, d in enumerate(dict.fromkeys(c.doc_id for c in chosen))}
+    items = sorted(picked.values(), key=lambda cs: (doc_order[cs[0].doc_id], cs[0].start))
+    citations, sentences, parts = [], [], []
+    for n, (c, sc) in enumerate(items, start=1):
+        citations.append(citation(n, documents[c.doc_id], c.chunk_id, c.start, c.end))
+        sentences.append(AnswerSentence(text=c.text, citations=[n], supported=True, score=None if sc is None else round(sc, 4)))
+        parts.append(f"{c.text} [{n}]")
+    return Answer(
+        question=question, answer=" ".join(parts), refused=False, mode="extractive", citations=citations, sentences=sentences, contexts=list(contexts)
+    )
+
+
+_LEAD = re.compile(r"^\W*(when|what year|which year|how much|how many|who|whom|where|why|what|which|how)\b\s*", re.I)
+_AUX_DO = re.compile(r"^(did|does|do)\s+", re.I)
+_AUX_BE = re.compile(r"^(is|are|was|were)\s+(?=(the|a|an)\b)", re.I)
+#: sentence openers that point back at the sentence before ("This was the first time ...")
+_POINTS_BACK = re.compile(r"^\W*(this|these|that|those|it|they|such|thus|hence|because of (this|that|these))\b", re.I)
+
+
+def readable_reason(question: str, q: QuestionAnalysis, contexts: Sequence[Context], documents: dict[str, Document]) -> str:
+    """Why there is no answer, in words: a name the documents never mention, or what no passage says."""
+    text = " ".join(documents[c.doc_id].text[max(0, c.start - SCOPE_CHARS) : c.end + SCOPE_CHARS] + " " + documents[c.doc_id].title for c in contexts)
+    present = set(terms(text))
+    doc_text = " ".join(documents[d].text for d in dict.fromkeys(c.doc_id for c in contexts))
+    missing = [e for e in q.entities if not mentions(e, present, doc_text)]
+    if missing:
+        return f"the documents do not mention {', '.join(missing)}"
+    core = q.text.strip().rstrip(" ?.!")
+    m = _LEAD.match(core)
+    lead = m.group(1).lower() if m else ""
+    rest = _AUX_DO.sub("", core[m.end() :] if m else core)
+    kind = wh_kind(question)
+    if not rest or kind is None:
+        return f"no passage answers “{question.strip()}”"
+    if kind == NUMBER and lead in ("how much", "how many"):
+        return f"no passage says {lead} {rest}"
+    if kind == NUMBER or (kind in (PERSON, NAME) and lead in ("what", "which")):
+        return f"no passage gives {_AUX_BE.sub('', rest)}"
+    word = {DATE: "when", PERSON: "who", NAME: "who", PLACE: "where", REASON: "why"}.get(kind)
+    if word is None:
+        return f"no passage answers “{question.strip()}”"
+    if lead in (word, "what year", "which year", "whom"):
+        return f"no passage says {word} {rest}"
+    return f"no passage says {word}: “{question.strip()}”"
 
 
 def _redundant(a: Candidate, b: Candidate) -> bool:

@@ -37,6 +37,11 @@ _QUESTION_WORDS = {
 NUMBER = "number"
 DATE = "date"
 PERSON = "person"
+#: softer kinds, used as features by the learned scorer only (never as a gate)
+NAME = "name"  # "who ..." in general: a capitalised name
+PLACE = "place"  # "where ..."
+REASON = "reason"  # "why ..."
+WH_KINDS = (PERSON, DATE, NUMBER, NAME, PLACE, REASON)
 
 _NUMBER_Q = re.compile(
     r"\b(how (much|many|large|big|long)|what (amount|sum|number|percentage|share|proportion)|"
@@ -58,7 +63,7 @@ _PERSON_A = re.compile(
 # "according to the X", "does the CTD editorial say": the source of an answer, not its content
 _ATTRIBUTION = re.compile(
     r",?\s*\baccording to (the )?[^,?.;]+|"
-    r"\b(in|does|do|did|is|are)?\s*(the|this|that|each|both)\s+([\w-]+\s+){0,2}(editorials?|reports?|documents?|articles?|texts?|papers?|writers?|authors?)"
+    r"\b(in|does|do|did|is|are)?\s*(the|this|that|each|both)\s+([\w-]+\s+){0,2}(editorials?|reports?|documents?|articles?|texts?|papers?|writers?|authors?)\b"
     r"(\s+(say|says|said|state|states|argue|argues|mention|mentions|suggest|suggests|claim|claims|describe|describes))?(\s+(that|about|is|are|was|were))?",
     re.I,
 )
@@ -68,11 +73,19 @@ _NUMBER_A = re.compile(
     re.I,
 )
 _DATE_A = re.compile(
-    r"\b(1[89]\d\d|20\d\d)\b|\b(january|february|march|april|may|june|july|august|september|october|november|"
+    r"\b(1\d{3}|20\d\d)s?\b|\b\d{1,2}(st|nd|rd|th) century\b|\bcentur(y|ies)\b|\b(jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec)\.?\s+\d{1,2}\b|\b(january|february|march|april|may|june|july|august|september|october|november|"
     r"december|last (week|month|year)|next (week|month|year)|yesterday|today|recently|within \d+ (days|weeks|months))\b",
     re.I,
 )
-_ENTITY = re.compile(r"\b[A-Z][\w’'-]*(?:\s+(?:(?:of|and|for|on)\s+(?:the\s+)?)?[A-Z][\w’'-]*)*")
+# a name: capitalised words (joined by of/and/for/on), dotted acronyms ("U.S.") kept whole
+_NAME_WORD = r"(?:(?:[A-Z]\.){2,}|[A-Z][\w’'-]*)"
+_ENTITY = re.compile(rf"\b{_NAME_WORD}(?:\s+(?:(?:of|and|for|on)\s+(?:the\s+)?)?{_NAME_WORD})*")
+_WHO = re.compile(r"^\W*(who|whom|whose)\b|\bwho\b", re.I)
+_WHERE = re.compile(r"\bwhere\b|\bwhat (country|city|place|region|province|state|town)\b|\bin which (country|city|place|region)\b", re.I)
+_WHY = re.compile(r"\bwhy\b|\bfor what reason\b|\bwhat (caused|led to)\b", re.I)
+_NAME_A = re.compile(r"(?<!^)\b[A-Z][a-z]+(?:\s+[A-Z][a-z]+)*|\b(?:[A-Z]\.){2,}|\b[A-Z]{2,}\b")
+_PLACE_A = re.compile(r"\b(in|at|from|near|to)\s+(the\s+)?[A-Z]")
+_REASON_A = re.compile(r"\b(because|due to|since|as a result|so that|in order to|to avoid|led to|caused|owing to|reason)\b", re.I)
 
 
 @dataclass(frozen=True)
@@ -94,7 +107,43 @@ def answer_type(question: str) -> str | None:
     return None
 
 
+def wh_kind(question: str) -> str | None:
+    """The answer kind a question asks for, finer than `answer_type` (features, not gates)."""
+    kind = answer_type(question)
+    if kind:
+        return kind
+    if _WHO.search(question):
+        return NAME
+    if _WHERE.search(question):
+        return PLACE
+    if _WHY.search(question):
+        return REASON
+    return None
+
+
+#: "who heads / leads / chairs X": the answer sentence names a person *in that role*
+_ROLE_Q = re.compile(r"\bwho (heads|leads|chairs|runs|directs|commands|is (the )?(current )?(head|chief|chair|chairman|director|leader|commander|in charge))\b", re.I)
+_ROLE_A = re.compile(
+    r"\b(head(s|ed|ing)?|lead(s|er|ing)?|led by|chair(s|ed|man|woman|person)?|chief|director|directs|directed|commander|commands|"
+    r"in charge|run by|runs|ran|heads? of|appointed|named)\b",
+    re.I,
+)
+
+
+def satisfies_role(question: str, sentence: str) -> bool:
+    """For "who heads X": the sentence names a person and a heading / leading role; else True."""
+    if not _ROLE_Q.search(question):
+        return True
+    return bool(_ROLE_A.search(sentence)) and bool(_PERSON_A.search(sentence))
+
+
 def satisfies_type(sentence: str, kind: str | None) -> bool:
+    if kind == NAME:
+        return bool(_NAME_A.search(sentence))
+    if kind == PLACE:
+        return bool(_PLACE_A.search(sentence))
+    if kind == REASON:
+        return bool(_REASON_A.search(sentence))
     if kind == PERSON:
         return bool(_PERSON_A.search(sentence))
     if kind == NUMBER:
@@ -126,7 +175,7 @@ def entities(question: str) -> tuple[str, ...]:
         if m.start() == lead and len(words) == 1 and words[0] == m.group(0).split()[0] and not _acronym_like(words[0]):
             continue  # a lone sentence-initial word is capitalised by position, not as a name
         if words:
-            ent = re.sub(r"[’']s?$", "", " ".join(words))
+            ent = re.sub(r"(?<=[^\W\d_])[’']s?$", "", " ".join(words))
             if ent and ent.lower() not in STOPWORDS:
                 out.append(ent)
     return tuple(dict.fromkeys(out))

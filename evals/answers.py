@@ -1,0 +1,307 @@
+"""`ct-assistant eval answers`: does the answerer quote the sentence that answers, and refuse when none does?
+
+Scored on public question sets (`evals/qa_data.py`) in two modes:
+- `oracle`: the answerer gets the item's own passages (the gold paragraph, or the candidate
+  sentences of AS2 sets) and nothing else;
+- `open`: the 5 passages of the split's pool nearest to the question (MiniLM cosine of the
+  question and the passage's mean sentence vector); plus `open-noans`: the same for answerable
+  questions with every passage holding a gold span removed, so no passage answers (must refuse).
+
+Per answerer and mode: `hit` (answerable questions answered with the gold sentence as the best
+cited one), `hit_at_1` (the top-ranked sentence is gold, refusals ignored), `false_refusals`
+(answerable but refused), `refused_unanswerable`, `accuracy` (hit on answerable, refusal on
+unanswerable, over all items), `citation_validity`, `latency_p50_ms` (the answer call; the
+sentence vectors come from a disk cache, as they come from the store in the product).
+
+Baselines in the same table: `refuse` (always refuses) and `overlap` (the sentence with the
+largest IDF-weighted share of question terms, never refuses).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from evals import qa_data
+from evals.qa_data import Item, Passage
+
+log = logging.getLogger(__name__)
+
+CACHE_DIR = Path(os.environ.get("CT_ANSWERS_CACHE", "/tmp/ct_answers_cache"))
+OPEN_K = 5
+ANSWERERS = ("learned", "learned-nogates", "heuristic", "overlap", "refuse")
+
+
+# --- embeddings, cached on disk ---------------------------------------------------------------------
+def _key(text: str) -> str:
+    return hashlib.sha1(text.encode()).hexdigest()
+
+
+class VectorCache:
+    """text -> MiniLM vector, persisted as one .npz per name under CACHE_DIR."""
+
+    def __init__(self, name: str, embedder: Any) -> None:
+        self.path = CACHE_DIR / f"{name}.npz"
+        self.embedder = embedder
+        self.vecs: dict[str, np.ndarray] = {}
+        if self.path.exists():
+            z = np.load(self.path)
+            self.vecs = dict(zip(z["keys"].tolist(), z["vecs"], strict=True))
+
+    def ensure(self, texts: Sequence[str]) -> None:
+        missing = list(dict.fromkeys(t for t in texts if _key(t) not in self.vecs))
+        if not missing:
+            return
+        log.info("embedding %d texts for %s", len(missing), self.path.name)
+        for i in range(0, len(missing), 512):
+            batch = missing[i : i + 512]
+            self.vecs.update(zip((_key(t) for t in batch), self.embedder.embed(batch), strict=True))
+        CACHE_DIR.mkdir(parents=True, exist_ok=True)
+        keys = list(self.vecs)
+        tmp = self.path.with_suffix(".tmp.npz")
+        np.savez(tmp, keys=np.array(keys), vecs=np.stack([self.vecs[k] for k in keys]).astype(np.float32))
+        tmp.replace(self.path)
+
+    def get(self, text: str) -> np.ndarray | None:
+        return self.vecs.get(_key(text))
+
+
+class CachedEmbedder:
+    """The Embedder interface the answerers use, served from a VectorCache (falls back to the model)."""
+
+    def __init__(self, cache: VectorCache) -> None:
+        self.cache = cache
+
+    def embed_query(self, text: str) -> np.ndarray:
+        v = self.cache.get(text)
+        return v if v is not None else self.cache.embedder.embed_query(text)
+
+    def embed_cached(self, texts: Sequence[str]) -> np.ndarray:
+        out = [self.cache.get(t) for t in texts]
+        if any(v is None for v in out):
+            self.cache.ensure(list(texts))
+            out = [self.cache.get(t) for t in texts]
+        return np.stack(out) if out else np.zeros((0, 384), dtype=np.float32)
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        return self.embed_cached(texts)
+
+
+# --- passages as the product's types ------------------------------------------------------------
+def as_inputs(passages: Sequence[Passage], df: dict[str, int], n_docs: int, question: str) -> tuple[list, dict, dict]:
+    from assistant.answer.extract import idf_weights
+    from assistant.text.lexical import terms
+    from assistant.types import Context, Document
+
+    contexts, documents = [], {}
+    for i, p in enumerate(passages):
+        documents[p.pid] = Document(doc_id=p.pid, source=p.pid, title=p.title, text=p.text)
+        contexts.append(Context(chunk_id=p.pid, doc_id=p.pid, score=1.0 / (i + 1), text=p.text, start=0, end=len(p.text), title=p.title))
+    return contexts, documents, idf_weights(df, n_docs, terms(question))
+
+
+def question_texts(items: Sequence[Item]) -> list[str]:
+    """What the answerers embed for a question: the question and its focus (without attribution)."""
+    from assistant.answer.question import focus
+
+    return [t for it in items for t in (it.question, focus(it.question))]
+
+
+def sentence_texts(passages: Sequence[Passage]) -> list[str]:
+    from assistant.text.sentences import split_sentences
+
+    return [p.text[s:e] for p in passages for s, e in split_sentences(p.text, 0, len(p.text))]
+
+
+# --- answerers under test --------------------------------------------------------------------------
+@dataclass
+class Outcome:
+    refused: bool
+    best: tuple[str, int, int] | None  # best cited sentence (doc, start, end)
+    top: tuple[str, int, int] | None  # top-ranked sentence even when refused
+    valid: bool
+    ms: float
+
+
+def _best_citation(ans: Any) -> tuple[str, int, int] | None:
+    if ans.refused or not ans.citations:
+        return None
+    scored = [(s.score if s.score is not None else 0.0, s.citations[0]) for s in ans.sentences if s.citations]
+    n = max(scored)[1] if scored else ans.citations[0].n
+    c = next(c for c in ans.citations if c.n == n)
+    return (c.doc_id, c.start, c.end)
+
+
+def _valid(ans: Any, documents: dict) -> bool:
+    return all(c.quote == documents[c.doc_id].text[c.start : c.end] for c in ans.citations)
+
+
+def make_answerer(name: str, settings: Any, embedder: Any) -> Callable[[str, list, dict, dict], Outcome]:
+    from assistant.answer.extract import ExtractiveAnswerer
+    from assistant.answer.question import analyze
+    from assistant.text.lexical import terms
+    from assistant.text.sentences import split_sentences
+
+    if name in ("learned", "learned-nogates", "heuristic"):
+        from assistant.config import Settings
+
+        s = Settings.model_validate({**settings.model_dump(), "answer_scorer": name.split("-")[0], "answer_gates": name != "learned-nogates"})
+        ext = ExtractiveAnswerer(s, embedder)
+
+        def run(question: str, contexts: list, documents: dict, idf: dict) -> Outcome:
+            t = time.perf_counter()
+            ans = ext.answer(question, contexts, documents, idf)
+            ms = (time.perf_counter() - t) * 1000
+            top = ext.top_sentence(question, contexts, documents, idf)
+            return Outcome(ans.refused, _best_citation(ans), top, _valid(ans, documents), ms)
+
+        return run
+
+    def run_simple(question: str, contexts: list, documents: dict, idf: dict) -> Outcome:
+        t = time.perf_counter()
+        q = analyze(question)
+        weights = {w: idf.get(w, 1.0) for w in q.content_terms}
+        total = sum(weights.values()) or 1.0
+        best, best_score = None, -1.0
+        for ctx in contexts:
+            text = documents[ctx.doc_id].text
+            for s, e in split_sentences(text, ctx.start, ctx.end):
+                present = set(terms(text[s:e]))
+                score = sum(w for t_, w in weights.items() if t_ in present) / total
+                if score > best_score:
+                    best, best_score = (ctx.doc_id, s, e), score
+        ms = (time.perf_counter() - t) * 1000
+        if name == "refuse":
+            return Outcome(True, None, best, True, ms)
+        return Outcome(best is None, best, best, True, ms)
+
+    return run_simple
+
+
+# --- scoring -----------------------------------------------------------------------------------------
+def _overlaps(span: tuple[str, int, int] | None, gold: list[tuple[str, int, int]]) -> bool:
+    if span is None:
+        return False
+    d, s, e = span
+    return any(g[0] == d and g[1] < e and s < g[2] for g in gold)
+
+
+def summarise(rows: list[tuple[Item, Outcome]]) -> dict[str, float]:
+    ans = [(it, o) for it, o in rows if it.answerable]
+    una = [(it, o) for it, o in rows if not it.answerable]
+    hit = sum(1 for it, o in ans if not o.refused and _overlaps(o.best, it.gold))
+    hit1 = sum(1 for it, o in ans if _overlaps(o.top, it.gold))
+    fr = sum(1 for _, o in ans if o.refused)
+    ru = sum(1 for _, o in una if o.refused)
+    ms = [o.ms for _, o in rows]
+    return {
+        "items": len(rows),
+        "answerable": len(ans),
+        "hit": round(hit / len(ans), 4) if ans else float("nan"),
+        "hit_at_1": round(hit1 / len(ans), 4) if ans else float("nan"),
+        "false_refusals": round(fr / len(ans), 4) if ans else float("nan"),
+        "refused_unanswerable": round(ru / len(una), 4) if una else float("nan"),
+        "accuracy": round((hit + ru) / len(rows), 4) if rows else float("nan"),
+        "citation_validity": round(sum(o.valid for _, o in rows) / len(rows), 4) if rows else float("nan"),
+        "latency_p50_ms": round(float(np.median(ms)), 2) if ms else float("nan"),
+    }
+
+
+def _pool(items: Sequence[Item]) -> list[Passage]:
+    seen: dict[str, Passage] = {}
+    for it in items:
+        for p in it.passages:
+            seen.setdefault(p.pid, p)
+    return list(seen.values())
+
+
+def _df(pool: Sequence[Passage]) -> dict[str, int]:
+    from assistant.text.lexical import terms
+
+    df: dict[str, int] = {}
+    for p in pool:
+        for t in set(terms(p.text)):
+            df[t] = df.get(t, 0) + 1
+    return df
+
+
+def limit_items(items: list[Item], limit: int | None) -> list[Item]:
+    """A deterministic sample (by hashed id) of at most `limit` items, in file order."""
+    if not limit or len(items) <= limit:
+        return items
+    keep = set(sorted(range(len(items)), key=lambda i: _key(items[i].qid))[:limit])
+    return [it for i, it in enumerate(items) if i in keep]
+
+
+def evaluate(
+    set_name: str,
+    split: str,
+    modes: Sequence[str],
+    answerers: Sequence[str],
+    settings: Any,
+    embedder: Any,
+    limit: int | None = None,
+    synthetic: bool = False,
+) -> dict[str, Any]:
+    items = qa_data.load(set_name, split)
+    if synthetic and set_name == "squad2":
+        items = items + list(qa_data.synthetic_unanswerable(items, qa_data.squad2_paragraphs(split)))
+    pool = _pool(items)
+    items = limit_items(items, limit)
+    cache = VectorCache(f"{set_name}-{split}", embedder)
+    cache.ensure(question_texts(items) + sentence_texts(pool))
+    emb = CachedEmbedder(cache)
+    df, n_docs = _df(pool), len(pool)
+    pool_vecs = None
+    if any(m.startswith("open") for m in modes):
+        from assistant.text.sentences import split_sentences
+
+        mats = []
+        for p in pool:
+            sv = emb.embed_cached([p.text[s:e] for s, e in split_sentences(p.text, 0, len(p.text))] or [p.text])
+            v = sv.mean(axis=0)
+            mats.append(v / max(float(np.linalg.norm(v)), 1e-9))
+        pool_vecs = np.stack(mats)
+    runs = {a: make_answerer(a, settings, emb) for a in answerers}
+    table: dict[str, Any] = {}
+    for mode in modes:
+        mode_items = items
+        if mode == "open-noans":
+            mode_items = [it for it in items if it.answerable]
+        for a in answerers:
+            rows = []
+            for it in mode_items:
+                passages = it.passages
+                if mode != "oracle":
+                    qv = emb.embed_query(it.question)
+                    order = np.argsort(-(pool_vecs @ qv))
+                    gold_pids = {g[0] for g in it.gold}
+                    passages = []
+                    for i in order:
+                        if mode == "open-noans" and pool[i].pid in gold_pids:
+                            continue
+                        passages.append(pool[i])
+                        if len(passages) == OPEN_K:
+                            break
+                target = it if mode != "open-noans" else Item(it.qid, it.question, passages, [], it.kind, it.group)
+                contexts, documents, idf = as_inputs(passages, df, n_docs, it.question)
+                rows.append((target, runs[a](it.question, contexts, documents, idf)))
+            table[f"{mode}/{a}"] = summarise(rows)
+    return {"set": set_name, "split": split, "synthetic": synthetic, "limit": limit, "results": table}
+
+
+def format_table(result: dict[str, Any]) -> str:
+    cols = ["items", "hit", "hit_at_1", "false_refusals", "refused_unanswerable", "accuracy", "citation_validity", "latency_p50_ms"]
+    lines = [f"{result['set']} / {result['split']}" + (" (+ synthetic unanswerable)" if result.get("synthetic") else ""),
+             "| mode/answerer | " + " | ".join(cols) + " |", "|---" * (len(cols) + 1) + "|"]
+    for k, m in result["results"].items():
+        lines.append(f"| {k} | " + " | ".join(f"{m[c]}" for c in cols) + " |")
+    return "\n".join(lines)
