@@ -85,14 +85,59 @@ class _Seg:
     text: str
 
 
-def _segments(textpage: object) -> list[_Seg]:
+def _segments(textpage: object, page: object | None = None, name: str = "<pdf>") -> list[_Seg]:
     segs = []
+    hidden = _HiddenText(textpage, page) if page is not None else None
     for i in range(textpage.count_rects()):  # type: ignore[attr-defined]
         l, b, r, t = textpage.get_rect(i)  # type: ignore[attr-defined]
         txt = textpage.get_text_bounded(l, b, r, t).replace("\r", " ").replace("\n", " ")  # type: ignore[attr-defined]
-        if txt.strip():
-            segs.append(_Seg(l, b, r, t, txt))
+        if not txt.strip():
+            continue
+        if hidden is not None and hidden.invisible(l, b, r, t):
+            log.info("%s: dropped invisible text (light on a light background): %.80r", name, txt.strip())
+            continue
+        segs.append(_Seg(l, b, r, t, txt))
     return segs
+
+
+class _HiddenText:
+    """Text a reader of the page cannot see: drawn in a near-white fill colour on a page area that
+    renders with no contrast (white on white). Such text is where injected instructions hide; a
+    person never reads it, so neither do we. Light text on a dark box stays (the box gives contrast).
+    Invisible text *render mode* (the text layer of an OCR'd scan) is kept: it is the page's words."""
+
+    LIGHT = 235  # each of r, g, b at least this (0-255) counts as near-white
+    CONTRAST = 24  # grey levels between the darkest and lightest pixel of the box, below: unseen
+    SCALE = 0.75
+
+    def __init__(self, textpage: object, page: object) -> None:
+        self.textpage, self.page = textpage, page
+        self._image: object | None = None
+
+    def _light_fill(self, l: float, b: float, r: float, t: float) -> bool:
+        import ctypes
+
+        import pypdfium2.raw as pdfium_c
+
+        x, y = (l + r) / 2, (b + t) / 2
+        idx = pdfium_c.FPDFText_GetCharIndexAtPos(self.textpage, x, y, (r - l) / 2 + 1, (t - b) / 2 + 1)
+        if idx < 0:
+            return False
+        rgba = [ctypes.c_uint() for _ in range(4)]
+        if not pdfium_c.FPDFText_GetFillColor(self.textpage, idx, *rgba):
+            return False
+        return all(c.value >= self.LIGHT for c in rgba[:3]) and rgba[3].value > 0
+
+    def invisible(self, l: float, b: float, r: float, t: float) -> bool:
+        if not self._light_fill(l, b, r, t):
+            return False
+        if self._image is None:
+            self._image = self.page.render(scale=self.SCALE, grayscale=True).to_pil()  # type: ignore[attr-defined]
+        img = self._image
+        height = self.page.get_height()  # type: ignore[attr-defined]
+        box = (int(l * self.SCALE), int((height - t) * self.SCALE), int(r * self.SCALE) + 1, int((height - b) * self.SCALE) + 1)
+        lo, hi = img.crop(box).getextrema()  # type: ignore[attr-defined]
+        return hi - lo < self.CONTRAST
 
 
 def _vertical_overlap(a: _Seg, b: _Seg) -> bool:
@@ -255,7 +300,7 @@ def pages_pdfium(data: bytes, name: str = "<pdf>", ocr: bool = True) -> list[Pag
             pt = PageText(n=i + 1, label=_label(doc, i))
             try:
                 tp = page.get_textpage()
-                segs = _segments(tp)
+                segs = _segments(tp, page, name)
                 if sum(len(s.text.strip()) for s in segs) >= MIN_TEXT_CHARS:
                     pt.lines = layout_lines(segs, page.get_width())
                 elif not ocr:
