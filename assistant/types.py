@@ -81,6 +81,8 @@ class Context(BaseModel):
     dense_rank: int | None = None
     dense_score: float | None = None  # cosine similarity of the chunk to the question
     lexical_rank: int | None = None
+    page: int | None = None  # first page of the chunk in a paged source (PDF), 1-based; None for unpaged
+    page_label: str | None = None  # that page's printed label where the PDF has labels
 
     def to_dict(self) -> dict[str, Any]:
         return {"chunk_id": self.chunk_id, "doc_id": self.doc_id, "score": round(self.score, 6), "text": self.text}

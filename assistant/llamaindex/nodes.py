@@ -2,7 +2,7 @@
 
 - a retrieved `Context` -> `NodeWithScore(TextNode)`: `id_` = chunk_id, `text` = the chunk text,
   `start_char_idx`/`end_char_idx` = its span in the stored document text, metadata `doc_id`,
-  `source`, `title`, `date` (and `page` when our types carry one: read with `getattr`, so paged
+  `source`, `title`, `date` (and `page`/`page_label` for paged documents; so paged
   documents need no change here), and a SOURCE relationship to `doc_id` (so `ref_doc_id == doc_id`);
 - a `Citation` -> the same kind of node over the cited span: `text` = the exact quote,
   `start_char_idx`/`end_char_idx` = its span, metadata also `chunk_id` and `citation` (its n);
@@ -23,7 +23,7 @@ from assistant.errors import InvalidFilterError
 from assistant.types import Answer, Citation, Context, Filters
 
 #: metadata a node carries but that is not part of the text an LLM or embedder should see
-_HIDDEN = ["doc_id", "source", "chunk_id", "citation", "date", "page"]
+_HIDDEN = ["doc_id", "source", "chunk_id", "citation", "date", "page", "page_label", "page_end"]
 
 
 def _node(node_id: str, text: str, start: int, end: int, metadata: dict[str, Any]) -> TextNode:
@@ -41,8 +41,8 @@ def _node(node_id: str, text: str, start: int, end: int, metadata: dict[str, Any
 
 def context_node(ctx: Context) -> NodeWithScore:
     meta = {"doc_id": ctx.doc_id, "source": ctx.source, "title": ctx.title, "date": ctx.date}
-    if getattr(ctx, "page", None) is not None:  # paged documents (PDF): the chunk's page, once contexts carry it
-        meta["page"] = ctx.page  # type: ignore[attr-defined]
+    if ctx.page is not None:  # paged documents (PDF): the chunk's first page, and its printed label
+        meta["page"], meta["page_label"] = ctx.page, ctx.page_label
     return NodeWithScore(node=_node(ctx.chunk_id, ctx.text, ctx.start, ctx.end, meta), score=ctx.score)
 
 
@@ -56,11 +56,10 @@ def citation_node(c: Citation, contexts: dict[str, Context]) -> NodeWithScore:
         "chunk_id": c.chunk_id,
         "citation": c.n,
     }
-    page = getattr(c, "page", None)
-    if page is None:
-        page = getattr(ctx, "page", None)
-    if page is not None:
-        meta["page"] = page
+    if c.page is not None:  # the quote's own page(s), not the chunk's
+        meta["page"], meta["page_label"] = c.page, c.page_label
+        if c.page_end is not None:
+            meta["page_end"] = c.page_end
     node_id = f"{c.chunk_id}:{c.start}-{c.end}"
     return NodeWithScore(node=_node(node_id, c.quote, c.start, c.end, meta), score=ctx.score if ctx else None)
 

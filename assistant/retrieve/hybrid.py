@@ -62,6 +62,7 @@ class HybridRetriever:
                 log.debug("dropping vector %s: not in catalog", cid)
                 continue
             doc = docs[chunk.doc_id]
+            first_page = next(iter(doc.pages_of(chunk.start, chunk.end)), None)
             out.append(
                 Context(
                     chunk_id=cid,
@@ -76,6 +77,8 @@ class HybridRetriever:
                     dense_rank=dense_rank.get(cid, (None, None))[0],
                     dense_score=dense_rank.get(cid, (None, None))[1],
                     lexical_rank=lex_rank.get(cid, (None, None))[0],
+                    page=first_page.n if first_page else None,
+                    page_label=first_page.label if first_page else None,
                 )
             )
             if len(out) == top_k:
