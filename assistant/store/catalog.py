@@ -73,12 +73,18 @@ class Catalog:
         self.read_only = (not writable(path)) if read_only is None else read_only
         self._immutable = False
         self._local = threading.local()
+        self._doc_from = _DOC_FROM
         if self.read_only:
             self.db.execute("SELECT count(*) FROM meta").fetchone()  # fails now (one line) if unreadable or not a catalog
+            # a read-only store made by an older version may lack later tables: read without them
+            self._doc_from = _DOC_FROM if self._has_table("pages") else _DOC_FROM_NO_PAGES
             return
         self.db.executescript(_SCHEMA)  # idempotent DDL; executescript manages its own transaction
         self.db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
         self.db.execute("INSERT OR IGNORE INTO meta VALUES ('lexical_generation', '0')")
+
+    def _has_table(self, name: str) -> bool:
+        return self.db.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (name,)).fetchone() is not None
 
     @property
     def db(self) -> sqlite3.Connection:
@@ -139,7 +145,7 @@ class Catalog:
     # --- documents -------------------------------------------------------------
     def document(self, doc_id: str) -> Document | None:
         row = self.db.execute(
-            f"SELECT {_DOC_COLS} FROM documents d LEFT JOIN pages p USING (doc_id) WHERE d.doc_id=?", (doc_id,)
+            f"SELECT {self._doc_from} WHERE d.doc_id=?", (doc_id,)
         ).fetchone()
         return _doc(row) if row else None
 
@@ -151,7 +157,7 @@ class Catalog:
         out: dict[str, Document] = {}
         for i in range(0, len(ids), 500):
             part = ids[i : i + 500]
-            q = f"SELECT {_DOC_COLS} FROM documents d LEFT JOIN pages p USING (doc_id) WHERE d.doc_id IN ({','.join('?' * len(part))})"
+            q = f"SELECT {self._doc_from} WHERE d.doc_id IN ({','.join('?' * len(part))})"
             out.update((r[0], _doc(r)) for r in self.db.execute(q, part))
         return out
 
@@ -371,6 +377,9 @@ class _Tx:
 
 #: documents joined with their page map (`pages` table; absent in older stores and for unpaged formats)
 _DOC_COLS = "d.doc_id, d.source, d.title, d.date, d.text, d.content_hash, p.pages"
+_DOC_FROM = f"{_DOC_COLS} FROM documents d LEFT JOIN pages p USING (doc_id)"
+#: the same for a read-only catalog of an older version, which has no `pages` table
+_DOC_FROM_NO_PAGES = "d.doc_id, d.source, d.title, d.date, d.text, d.content_hash, NULL FROM documents d"
 
 
 def _doc(row: Sequence[object]) -> Document:

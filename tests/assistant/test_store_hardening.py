@@ -52,6 +52,25 @@ def test_read_only_setting_reads_without_writing(corpus_store: Path, tmp_path: P
     assert not (store / "catalog.sqlite3-wal").exists() or (store / "catalog.sqlite3-wal").stat().st_size == 0
 
 
+def test_read_only_store_of_an_older_version_is_readable(corpus_store: Path, tmp_path: Path, make_assistant) -> None:  # type: ignore[no-untyped-def]
+    """A replica made by a version without the `pages` table (opened read-only, so no schema is
+    added) still answers, with no page fields; a writable open adds the table as before."""
+    import sqlite3
+
+    store = tmp_path / "old-replica"
+    shutil.copytree(corpus_store, store)
+    with sqlite3.connect(store / "catalog.sqlite3") as db:
+        db.execute("DROP TABLE pages")
+    a = make_assistant(store=store, read_only=True)
+    answer = a.ask(QUESTION)
+    assert not answer.refused and answer.citations
+    assert all(c.page is None for c in answer.citations)
+    assert a.document(answer.citations[0].doc_id).pages is None
+    a.close()
+    with sqlite3.connect(store / "catalog.sqlite3") as db:
+        assert db.execute("SELECT 1 FROM sqlite_master WHERE name='pages'").fetchone() is None  # nothing written
+
+
 def _unshare_available() -> bool:
     if not shutil.which("unshare") or not shutil.which("mount"):
         return False
