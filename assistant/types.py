@@ -13,6 +13,15 @@ from pydantic import BaseModel, ConfigDict, Field
 CANNOT_ANSWER = "The documents don't say. I could not find a passage that answers this question."
 
 
+class SectionSpan(BaseModel):
+    """A heading of the source (DOCX "Heading n"/"Title" paragraphs): its text starts at `text[start:]`."""
+
+    model_config = ConfigDict(frozen=True)
+
+    title: str
+    start: int
+
+
 class PageSpan(BaseModel):
     """One page of a paged source (PDF): `text[start:end]` of the document is its text."""
 
@@ -37,6 +46,7 @@ class Document(BaseModel):
     text: str
     content_hash: str = ""
     pages: list[PageSpan] | None = None  # PDFs: the page map; None for unpaged formats
+    sections: list[SectionSpan] | None = None  # DOCX: headings and where they start in `text`; None without headings
 
     def pages_of(self, start: int, end: int) -> list[PageSpan]:
         """The pages a span `text[start:end]` touches (empty for unpaged documents)."""
@@ -47,6 +57,15 @@ class Document(BaseModel):
             before = [p for p in self.pages if p.start <= start]
             hit = before[-1:] or self.pages[:1]
         return hit
+
+    def section_of(self, start: int) -> str | None:
+        """The title of the section a span starting at `start` lies in (the last heading before it)."""
+        title = None
+        for sec in self.sections or ():
+            if sec.start > start:
+                break
+            title = sec.title
+        return title
 
     def meta(self) -> dict[str, Any]:
         return {"doc_id": self.doc_id, "source": self.source, "title": self.title, "date": self.date}
@@ -104,6 +123,7 @@ class Citation(BaseModel):
     page_end: int | None = None  # last page when the span crosses a page break, else None
     page_end_label: str | None = None  # that last page's label
     ocr: bool = False  # the quoted text was read by OCR from a scanned page
+    section: str | None = None  # the heading the quote falls under (DOCX with headings), else None
 
     def to_dict(self) -> dict[str, Any]:
         return self.model_dump()

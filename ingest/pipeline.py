@@ -22,7 +22,7 @@ from tqdm import tqdm
 
 from assistant.errors import ReadError
 from assistant.store.store import Store
-from assistant.types import Chunk, Document, Failure, IngestReport, PageSpan
+from assistant.types import Chunk, Document, Failure, IngestReport, PageSpan, SectionSpan
 from ingest.chunk import chunk_text
 from ingest.read import MANIFEST, ParsedFile, load_manifest, not_regular, read_file, real_source, shown
 
@@ -133,6 +133,7 @@ class Ingestor:
             text=parsed.text,
             content_hash=content_hash(parsed.text, parsed.title, parsed.date),
             pages=[PageSpan(**p) for p in parsed.pages] if getattr(parsed, "pages", None) else None,
+            sections=[SectionSpan(**x) for x in parsed.sections] if getattr(parsed, "sections", None) else None,
         )
 
     # --- runs -------------------------------------------------------------------

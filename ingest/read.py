@@ -51,6 +51,7 @@ class RawDocument:
         self.text, self.title, self.date = text, title, date
         self.pages: list[dict[str, object]] | None = None  # paged formats: [{n, label, ocr}] (ingest.pdf)
         self.warnings: list[str] = []  # e.g. a scanned page skipped
+        self.headings: list[str] = []  # section titles in reading order (DOCX heading paragraphs)
 
 
 def normalize(text: str) -> str:
@@ -150,7 +151,14 @@ def _read_docx(path: Path, data: bytes) -> RawDocument:
         raise ReadError(str(path), f"corrupt DOCX ({type(exc).__name__}: {exc})") from exc
     except Exception as exc:  # noqa: BLE001 - python-docx raises package-specific errors
         raise ReadError(str(path), f"corrupt DOCX ({type(exc).__name__}: {exc})") from exc
-    paras = [t for t in (visible_docx_text(p, path) for p in d.paragraphs) if t.strip()]
+    paras: list[str] = []
+    headings: list[str] = []
+    for p in d.paragraphs:
+        t = visible_docx_text(p, path)
+        if t.strip():
+            paras.append(t)
+            if _is_heading(p):
+                headings.append(t)
     for table in d.tables:
         for row in table.rows:
             texts = [" ".join(visible_docx_text(p, path) for p in c.paragraphs).strip() for c in row.cells]
@@ -158,7 +166,38 @@ def _read_docx(path: Path, data: bytes) -> RawDocument:
             if cells:
                 paras.append(" | ".join(cells))
     title = d.core_properties.title or None
-    return RawDocument("\n\n".join(paras), title=title)
+    raw = RawDocument("\n\n".join(paras), title=title)
+    raw.headings = headings
+    return raw
+
+
+def _is_heading(paragraph: object) -> bool:
+    """A Word paragraph styled as a heading ("Heading 1".."Heading 9", "Title") or with an outline level."""
+    style = getattr(paragraph, "style", None)
+    name = str(getattr(style, "name", "") or "")
+    if name == "Title" or name.startswith("Heading"):
+        return True
+    ppr = paragraph._p.pPr  # type: ignore[attr-defined]
+    return ppr is not None and ppr.find(_w("outlineLvl")) is not None
+
+
+def locate_headings(text: str, headings: list[str]) -> list[dict[str, object]]:
+    """Where each heading starts in the normalised `text`, found in order (a heading normalises
+    exactly as the text around it does); headings not found are left out."""
+    out: list[dict[str, object]] = []
+    pos = 0
+    for h in headings:
+        title = normalize(h)
+        if not title:
+            continue
+        at = text.find(title, pos)
+        while at > 0 and text[at - 1] != "\n":  # a heading is a paragraph of its own
+            at = text.find(title, at + 1)
+        if at < 0:
+            continue
+        out.append({"title": one_line(title), "start": at})
+        pos = at + len(title)
+    return out
 
 
 READERS: dict[str, Callable[[Path, bytes], RawDocument]] = {
@@ -199,6 +238,7 @@ class ParsedFile:
     def __init__(self, path: Path, text: str, title: str, date: str | None, raw_hash: str) -> None:
         self.path, self.text, self.title, self.date, self.raw_hash = path, text, title, date, raw_hash
         self.pages: list[dict[str, object]] | None = None  # [{n, label, start, end, ocr}] into `text`
+        self.sections: list[dict[str, object]] | None = None  # [{title, start}] into `text`
         self.warnings: list[str] = []
 
 
@@ -230,6 +270,7 @@ def read_file(path: Path, manifest: dict[str, dict[str, str]] | None = None) -> 
         date = None
     parsed = ParsedFile(path, text, title, date, hashlib.sha256(data).hexdigest())
     parsed.pages, parsed.warnings = pages, raw.warnings
+    parsed.sections = locate_headings(text, raw.headings) or None
     return parsed
 
 

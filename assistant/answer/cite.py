@@ -21,6 +21,7 @@ def citation(n: int, doc: Document, chunk_id: str, start: int, end: int) -> Cita
         page_end=pages[-1].n if len(pages) > 1 else None,
         page_end_label=pages[-1].label if len(pages) > 1 else None,
         ocr=any(p.ocr for p in pages),
+        section=doc.section_of(start),
     )
 
 

@@ -65,7 +65,8 @@ def _where(c: dict[str, Any]) -> str:
     """"p. 14" / "pp. 3-4" / "p. 4 (OCR)" for a paged source, else the character range."""
     from assistant.types import Citation
 
-    return Citation.model_validate(c).page_text() or f"characters {c['start']}-{c['end']}"
+    where = Citation.model_validate(c).page_text() or f"characters {c['start']}-{c['end']}"
+    return f"§ {c['section']}, {where}" if c.get("section") else where
 
 
 def format_answer(d: dict[str, Any]) -> str:

@@ -70,7 +70,8 @@ def cmd_docs(args: argparse.Namespace) -> int:
     doc = a.document(args.doc_id)
     if args.json:
         pages = [p.model_dump() for p in doc.pages] if doc.pages else None
-        emit({"doc_id": doc.doc_id, "source": doc.source, "title": doc.title, "date": doc.date, "text": doc.text, "pages": pages})
+        sections = [x.model_dump() for x in doc.sections] if doc.sections else None
+        emit({"doc_id": doc.doc_id, "source": doc.source, "title": doc.title, "date": doc.date, "text": doc.text, "pages": pages, "sections": sections})
     else:
         print(f"{doc.title}\n{doc.doc_id} | {doc.date or 'no date'} | {doc.source}\n\n{doc.text}")
     return 0

@@ -60,6 +60,8 @@ def citation_node(c: Citation, contexts: dict[str, Context]) -> NodeWithScore:
         meta["page"], meta["page_label"] = c.page, c.page_label
         if c.page_end is not None:
             meta["page_end"] = c.page_end
+    if c.section is not None:  # the heading it falls under (DOCX)
+        meta["section"] = c.section
     node_id = f"{c.chunk_id}:{c.start}-{c.end}"
     return NodeWithScore(node=_node(node_id, c.quote, c.start, c.end, meta), score=ctx.score if ctx else None)
 

@@ -21,7 +21,7 @@ import numpy as np
 from assistant.text.lexical import terms
 from assistant.text.sentences import Span
 from assistant.store.sentvec import from_blob, to_blob
-from assistant.types import Chunk, Document, DocumentInfo, Filters, PageSpan
+from assistant.types import Chunk, Document, DocumentInfo, Filters, PageSpan, SectionSpan
 
 SCHEMA_VERSION = 1
 
@@ -58,6 +58,10 @@ CREATE TABLE IF NOT EXISTS pages (
     doc_id TEXT PRIMARY KEY REFERENCES documents(doc_id) ON DELETE CASCADE,
     pages TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS sections (
+    doc_id TEXT PRIMARY KEY REFERENCES documents(doc_id) ON DELETE CASCADE,
+    sections TEXT NOT NULL
+);
 CREATE VIRTUAL TABLE IF NOT EXISTS lexical USING fts5(terms, tokenize="unicode61 tokenchars '_'");
 CREATE VIRTUAL TABLE IF NOT EXISTS lexical_vocab USING fts5vocab(lexical, 'row');
 """
@@ -73,11 +77,11 @@ class Catalog:
         self.read_only = (not writable(path)) if read_only is None else read_only
         self._immutable = False
         self._local = threading.local()
-        self._doc_from = _DOC_FROM
+        self._doc_from = _doc_from(True, True)
         if self.read_only:
             self.db.execute("SELECT count(*) FROM meta").fetchone()  # fails now (one line) if unreadable or not a catalog
             # a read-only store made by an older version may lack later tables: read without them
-            self._doc_from = _DOC_FROM if self._has_table("pages") else _DOC_FROM_NO_PAGES
+            self._doc_from = _doc_from(self._has_table("pages"), self._has_table("sections"))
             return
         self.db.executescript(_SCHEMA)  # idempotent DDL; executescript manages its own transaction
         self.db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
@@ -253,6 +257,10 @@ class Catalog:
                 )
                 if doc.pages:
                     db.execute("INSERT INTO pages (doc_id, pages) VALUES (?, ?)", (doc.doc_id, json.dumps([p.model_dump() for p in doc.pages])))
+                if doc.sections:
+                    db.execute(
+                        "INSERT INTO sections (doc_id, sections) VALUES (?, ?)", (doc.doc_id, json.dumps([x.model_dump() for x in doc.sections]))
+                    )
                 title_terms = terms(doc.title)
                 for c in chunks:
                     cur = db.execute(
@@ -312,6 +320,7 @@ class Catalog:
     def _delete(db: sqlite3.Connection, doc_id: str) -> None:
         db.execute("DELETE FROM sentences WHERE doc_id=?", (doc_id,))
         db.execute("DELETE FROM pages WHERE doc_id=?", (doc_id,))
+        db.execute("DELETE FROM sections WHERE doc_id=?", (doc_id,))
         db.execute("DELETE FROM lexical WHERE rowid IN (SELECT rowid FROM chunks WHERE doc_id=?)", (doc_id,))
         db.execute("DELETE FROM chunks WHERE doc_id=?", (doc_id,))
         db.execute("DELETE FROM documents WHERE doc_id=?", (doc_id,))
@@ -375,11 +384,14 @@ class _Tx:
         self.db.execute("ROLLBACK" if exc_type else "COMMIT")
 
 
-#: documents joined with their page map (`pages` table; absent in older stores and for unpaged formats)
-_DOC_COLS = "d.doc_id, d.source, d.title, d.date, d.text, d.content_hash, p.pages"
-_DOC_FROM = f"{_DOC_COLS} FROM documents d LEFT JOIN pages p USING (doc_id)"
-#: the same for a read-only catalog of an older version, which has no `pages` table
-_DOC_FROM_NO_PAGES = "d.doc_id, d.source, d.title, d.date, d.text, d.content_hash, NULL FROM documents d"
+def _doc_from(pages: bool, sections: bool) -> str:
+    """Documents joined with their page map and section titles (`pages`/`sections` tables; absent
+    in read-only stores of older versions: read as NULL)."""
+    cols = "d.doc_id, d.source, d.title, d.date, d.text, d.content_hash"
+    cols += ", p.pages" if pages else ", NULL"
+    cols += ", s.sections" if sections else ", NULL"
+    joins = (" LEFT JOIN pages p USING (doc_id)" if pages else "") + (" LEFT JOIN sections s USING (doc_id)" if sections else "")
+    return f"{cols} FROM documents d{joins}"
 
 
 def _doc(row: Sequence[object]) -> Document:
@@ -389,8 +401,15 @@ def _doc(row: Sequence[object]) -> Document:
             pages = [PageSpan(**p) for p in json.loads(str(row[6]))]
         except (ValueError, TypeError):
             pages = None  # a damaged page map: citations without pages, never a failed read
+    sections = None
+    if len(row) > 7 and row[7]:
+        try:
+            sections = [SectionSpan(**x) for x in json.loads(str(row[7]))]
+        except (ValueError, TypeError):
+            sections = None  # damaged: citations without a section, never a failed read
     return Document(
-        doc_id=str(row[0]), source=str(row[1]), title=str(row[2]), date=row[3], text=str(row[4]), content_hash=str(row[5]), pages=pages  # type: ignore[arg-type]
+        doc_id=str(row[0]), source=str(row[1]), title=str(row[2]), date=row[3], text=str(row[4]), content_hash=str(row[5]),
+        pages=pages, sections=sections,  # type: ignore[arg-type]
     )
 
 

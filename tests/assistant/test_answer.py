@@ -54,7 +54,7 @@ def test_answer_json_contract(corpus_assistant) -> None:  # type: ignore[no-unty
     assert d["mode"] == "extractive"
     assert set(d["timings_ms"]) == {"retrieve", "generate", "total"}
     for c in d["citations"]:
-        assert set(c) == {"n", "doc_id", "source", "title", "chunk_id", "quote", "start", "end", "page", "page_label", "page_end", "page_end_label", "ocr"}
+        assert set(c) == {"n", "doc_id", "source", "title", "chunk_id", "quote", "start", "end", "page", "page_label", "page_end", "page_end_label", "ocr", "section"}
         assert c["page"] is None and c["page_end"] is None and c["ocr"] is False  # plain text: no pages
     for c in d["contexts"]:
         assert set(c) == {"chunk_id", "doc_id", "score", "text"}

@@ -22,8 +22,9 @@ def test_ingest_ask_docs_json(tmp_path: Path) -> None:
     assert not ans["refused"] and "Rs567.7 million" in ans["answer"]
     for c in ans["citations"]:
         shown = json.loads(run_cli("docs", "show", c["doc_id"], "--store", store, "--json").stdout)
-        assert set(shown) == {"doc_id", "source", "title", "date", "text", "pages"}
+        assert set(shown) == {"doc_id", "source", "title", "date", "text", "pages", "sections"}
         assert shown["pages"] is None  # text documents have no page map
+        assert shown["sections"] is None  # nor headings (TXT/MD)
         assert shown["text"][c["start"] : c["end"]] == c["quote"]
 
     r = run_cli("ask", "What is the capital of France?", "--store", store, "--json", "--doc", DOC_NIFTAC, "--top-k", "3")
