@@ -22,9 +22,10 @@ from tqdm import tqdm
 
 from assistant.errors import ReadError
 from assistant.store.store import Store
+from assistant.text.oneline import shown
 from assistant.types import Chunk, Document, Failure, IngestReport, PageSpan, SectionSpan
 from ingest.chunk import chunk_text
-from ingest.read import MANIFEST, ParsedFile, load_manifest, not_regular, read_file, real_source, shown
+from ingest.read import MANIFEST, ParsedFile, load_manifest, not_regular, read_file, real_source
 
 log = logging.getLogger(__name__)
 

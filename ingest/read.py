@@ -21,6 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from assistant.errors import ReadError
+from assistant.text.oneline import shown
 
 log = logging.getLogger(__name__)
 
@@ -275,11 +276,6 @@ def read_file(path: Path, manifest: dict[str, dict[str, str]] | None = None) -> 
 
 
 # --- file-system checks (discovery and reading) ----------------------------------------------
-def shown(path: str | Path) -> str:
-    """A path for one-line output: control characters (newline, tab, ESC, ...) escaped as in Python."""
-    return "".join(ch if ch >= " " and ch != "\x7f" else repr(ch)[1:-1] for ch in str(path))
-
-
 def not_regular(path: Path) -> str | None:
     """Why `path` cannot be read as a document (None: it is, or leads by links to, a regular file).
 

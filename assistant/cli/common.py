@@ -11,11 +11,6 @@ from pathlib import Path
 from typing import Any
 
 
-def shown(value: object) -> str:
-    """Text for one line of output: control characters (newline, tab, ESC, ...) escaped."""
-    return "".join(ch if ch >= " " and not "\x7f" <= ch <= "\x9f" else repr(ch)[1:-1] for ch in str(value))
-
-
 class UsageError(Exception):
     """A command line that parses but cannot run (printed as one line, exit 2)."""
 

@@ -7,15 +7,14 @@ ingested, an eval gate failed); 2 usage or input error, reported as one line on 
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sqlite3
 import sys
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any
 
-from assistant.cli.common import UsageError, add_llm_flags, add_store_flags, emit, filters_from, format_answer, settings_from, shown
+from assistant.cli.common import UsageError, add_llm_flags, add_store_flags, emit, filters_from, format_answer, settings_from
+from assistant.text.oneline import shown
 
 PROG = "ct-assistant"
 

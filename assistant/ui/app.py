@@ -26,10 +26,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from assistant.errors import AssistantError, ConfigError, ReadError
-from assistant.ui.feedback import FeedbackStore
+from assistant.text.oneline import shown
 from assistant.types import Answer, Filters
-from assistant.ui.pages import PAGE_CSS, cache_dir, page_view, render_page_html
+from assistant.ui.feedback import FeedbackStore
 from assistant.ui.guard import UPLOAD_TYPES, check_bind, load_auth, safe_upload_name, validate_upload
+from assistant.ui.pages import PAGE_CSS, cache_dir, page_view, render_page_html
 from assistant.ui.render import (
     CSS,
     JS,
@@ -236,7 +237,7 @@ class ChatUI:
                 validate_upload(p, self.settings.upload_max_mb, name)
                 digest = file_digest(p)
             except ReadError as exc:
-                errors.append(shown_name(str(exc)))
+                errors.append(shown(str(exc)))
                 continue
             dest = root / owner / digest[:16] / name
             dest.parent.mkdir(parents=True, exist_ok=True)
@@ -251,7 +252,7 @@ class ChatUI:
             except AssistantError as exc:
                 for dest in saved:
                     _remove_upload(dest, root)
-                return " ".join([f"No file ingested: {shown_name(str(exc))}", *errors]), gr.skip()
+                return " ".join([f"No file ingested: {shown(str(exc))}", *errors]), gr.skip()
         failed = {Path(f.path) for f in report.failed}
         for dest in saved:
             if dest in failed:
@@ -262,7 +263,7 @@ class ChatUI:
             f"store has {report.documents} documents."
         ]
         lines += errors
-        lines += [f"{shown_name(Path(f.path).name)}: {shown_name(f.error)} (not ingested; removed)" for f in report.failed]
+        lines += [f"{shown(Path(f.path).name)}: {shown(f.error)} (not ingested; removed)" for f in report.failed]
         return " ".join(lines), gr.update(choices=self.refresh_documents()) if ok else gr.skip()
 
     # API --------------------------------------------------------------------------------------
@@ -294,11 +295,6 @@ def file_digest(path: Path) -> str:
     except OSError as exc:
         raise ReadError(path.name, f"cannot read upload: {exc.strerror or exc}") from exc
     return h.hexdigest()
-
-
-def shown_name(text: str) -> str:
-    """One line: control characters (a newline in a file name) escaped."""
-    return "".join(ch if ch >= " " and ch != "\x7f" else repr(ch)[1:-1] for ch in text)
 
 
 def _remove_upload(dest: Path, root: Path) -> None:
