@@ -71,9 +71,15 @@ class Settings(BaseSettings):
     answer_max_sentences: int = Field(3, ge=1, le=10)
     answer_min_score: float = Field(0.30, ge=0.0, le=1.0, description="below this the best sentence is not an answer")
     answer_margin: float = Field(0.12, ge=0.0, le=1.0, description="extra sentences must score within this of the best")
-    answer_scorer: Literal["learned", "heuristic"] = Field("heuristic", description="learned: the shipped answer model; heuristic: the hand-set weights")
+    answer_scorer: Literal["cross", "learned", "heuristic"] = Field(
+        "heuristic", description="cross: the shipped cross-encoder (MiniLM + adapters); learned: the logistic model over features; heuristic: the hand-set weights"
+    )
+    answer_rerank: int = Field(12, ge=1, le=200, description="cross scorer: how many candidate sentences (best by cosine + term coverage) the cross-encoder reads")
     answer_gates: bool = Field(True, description="learned scorer: keep the entity / answer-type checks as gates")
-    answer_min_prob: float = Field(0.35, ge=0.0, le=1.0, description="learned scorer: refuse when no sentence reaches this probability (0.35: chosen on the SQuAD dev split, docs/evaluation.md)")
+    answer_min_prob: float | None = Field(
+        None, ge=0.0, le=1.0,
+        description="cross / learned scorer: refuse when no sentence reaches this probability; unset = the operating point shipped with the model (chosen on the SQuAD dev split, docs/evaluation.md)",
+    )
 
     # --- LLM generation (issue: conversation & LLM answers) ----------------------
     llm_backend: Literal["none", "openai", "llamacpp"] = "none"

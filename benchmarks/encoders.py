@@ -93,6 +93,33 @@ def _encoders(threads: int) -> dict[str, Any]:
     return out
 
 
+#: word pieces per batch tried by `batch_budget_sweep` (`embed.MAX_BATCH_TOKENS` is the default)
+BUDGETS = (384, 768, 1536, 16384)
+
+
+def batch_budget_sweep(texts: list[str], threads: int, rounds: int) -> dict[int, float]:
+    """Sentences/s of the `auto` precision at several batch budgets: the best budget depends on the
+    CPU's caches, so a new CPU shows here whether `MAX_BATCH_TOKENS` suits it."""
+    from assistant.encode import embed
+
+    e = embed.Embedder(precision="auto")
+    e.threads = threads
+    e.embed(texts[:64])
+    saved, out = embed.MAX_BATCH_TOKENS, {}
+    try:
+        for budget in BUDGETS:
+            embed.MAX_BATCH_TOKENS = budget
+            secs = []
+            for _ in range(rounds):
+                t = time.perf_counter()
+                e.embed(texts, batch_size=256)
+                secs.append(time.perf_counter() - t)
+            out[budget] = len(texts) / median(secs)
+    finally:
+        embed.MAX_BATCH_TOKENS = saved
+    return out
+
+
 def run(n_docs: int, rounds: int = 3, n_queries: int = 40) -> list[Section]:
     from assistant.encode.embed import Embedder, _encoding_tokenizer
 
@@ -140,6 +167,9 @@ def run(n_docs: int, rounds: int = 3, n_queries: int = 40) -> list[Section]:
         if name in latency:
             s.add(f"{name}: one question p50", median(latency[name]), None, "ms", higher_is_better=False)
         s.add(f"{name}: min cosine to ONNX fp32", agreement[name], None, "")
+    sweep = batch_budget_sweep(texts, threads, rounds)
+    for budget, rate in sweep.items():
+        s.add(f"ONNX Runtime {Embedder(precision='auto').precision}, {threads} threads, <= {budget} tokens per batch: sentences/s", rate, None, "sent/s")
     best_flops = flops / (len(texts) / best)
     s.add(f"best ({best_name}): model GFLOP/s", best_flops / 1e9, None, "GFLOP/s")
     s.add(f"best: share of fp32 peak ({peak / 1e9:.0f} GFLOP/s)", 100 * best_flops / peak, None, "%")
@@ -153,6 +183,7 @@ def run(n_docs: int, rounds: int = 3, n_queries: int = 40) -> list[Section]:
         "question_ms": latency,
         "machine_before": before,
         "machine_after": machine(),
+        "batch_budget_sweep": sweep,
         "cpu_flags": sorted(f for f in _flags() if f.startswith(("avx", "amx", "fma", "f16c"))),
     }
     return [s]

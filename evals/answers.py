@@ -11,7 +11,9 @@ Per answerer and mode: `hit` (answerable questions answered with the gold senten
 cited one), `hit_at_1` (the top-ranked sentence is gold, refusals ignored), `false_refusals`
 (answerable but refused), `refused_unanswerable`, `accuracy` (hit on answerable, refusal on
 unanswerable, over all items), `citation_validity`, `latency_p50_ms` (the answer call; the
-sentence vectors come from a disk cache, as they come from the store in the product).
+sentence vectors come from a disk cache, as they come from the store in the product),
+`answerability_auc` (ROC AUC of the answerer's confidence, answerable vs unanswerable: 0.5 is
+chance; the best sentence score, or the refusal score).
 
 Baselines in the same table: `refuse` (always refuses) and `overlap` (the sentence with the
 largest IDF-weighted share of question terms, never refuses).
@@ -37,7 +39,7 @@ log = logging.getLogger(__name__)
 
 CACHE_DIR = Path(os.environ.get("CT_ANSWERS_CACHE", "/tmp/ct_answers_cache"))
 OPEN_K = 5
-ANSWERERS = ("learned", "learned-nogates", "heuristic", "overlap", "refuse")
+ANSWERERS = ("cross", "cross-nogates", "learned", "learned-nogates", "heuristic", "overlap", "refuse")
 
 
 # --- embeddings, cached on disk ---------------------------------------------------------------------
@@ -129,6 +131,25 @@ class Outcome:
     top: tuple[str, int, int] | None  # top-ranked sentence even when refused
     valid: bool
     ms: float
+    #: the answerer's confidence that the question is answered (best sentence score, or the
+    #: refusal score); None for answerers without one
+    score: float | None = None
+
+
+def _confidence(ans: Any) -> float | None:
+    if ans.refused:
+        return ans.refusal_score
+    scores = [s.score for s in ans.sentences if s.score is not None]
+    return max(scores) if scores else None
+
+
+def auc(positive: Sequence[float], negative: Sequence[float]) -> float:
+    """ROC AUC: the chance that a random positive scores above a random negative (ties count half)."""
+    if not positive or not negative:
+        return float("nan")
+    pos, neg = np.asarray(positive, dtype=float), np.asarray(negative, dtype=float)
+    greater = (pos[:, None] > neg[None, :]).sum() + 0.5 * (pos[:, None] == neg[None, :]).sum()
+    return float(greater / (len(pos) * len(neg)))
 
 
 def _best_citation(ans: Any) -> tuple[str, int, int] | None:
@@ -150,10 +171,10 @@ def make_answerer(name: str, settings: Any, embedder: Any) -> Callable[[str, lis
     from assistant.text.lexical import terms
     from assistant.text.sentences import split_sentences
 
-    if name in ("learned", "learned-nogates", "heuristic"):
+    if name in ("cross", "cross-nogates", "learned", "learned-nogates", "heuristic"):
         from assistant.config import Settings
 
-        s = Settings.model_validate({**settings.model_dump(), "answer_scorer": name.split("-")[0], "answer_gates": name != "learned-nogates"})
+        s = Settings.model_validate({**settings.model_dump(), "answer_scorer": name.split("-")[0], "answer_gates": not name.endswith("-nogates")})
         ext = ExtractiveAnswerer(s, embedder)
 
         def run(question: str, contexts: list, documents: dict, idf: dict) -> Outcome:
@@ -161,7 +182,7 @@ def make_answerer(name: str, settings: Any, embedder: Any) -> Callable[[str, lis
             ans = ext.answer(question, contexts, documents, idf)
             ms = (time.perf_counter() - t) * 1000
             top = ext.top_sentence(question, contexts, documents, idf)
-            return Outcome(ans.refused, _best_citation(ans), top, _valid(ans, documents), ms)
+            return Outcome(ans.refused, _best_citation(ans), top, _valid(ans, documents), ms, _confidence(ans))
 
         return run
 
@@ -181,7 +202,7 @@ def make_answerer(name: str, settings: Any, embedder: Any) -> Callable[[str, lis
         ms = (time.perf_counter() - t) * 1000
         if name == "refuse":
             return Outcome(True, None, best, True, ms)
-        return Outcome(best is None, best, best, True, ms)
+        return Outcome(best is None, best, best, True, ms, best_score if best is not None else None)
 
     return run_simple
 
@@ -202,6 +223,7 @@ def summarise(rows: list[tuple[Item, Outcome]]) -> dict[str, float]:
     fr = sum(1 for _, o in ans if o.refused)
     ru = sum(1 for _, o in una if o.refused)
     ms = [o.ms for _, o in rows]
+    scored = all(o.score is not None for _, o in rows)
     return {
         "items": len(rows),
         "answerable": len(ans),
@@ -212,6 +234,8 @@ def summarise(rows: list[tuple[Item, Outcome]]) -> dict[str, float]:
         "accuracy": round((hit + ru) / len(rows), 4) if rows else float("nan"),
         "citation_validity": round(sum(o.valid for _, o in rows) / len(rows), 4) if rows else float("nan"),
         "latency_p50_ms": round(float(np.median(ms)), 2) if ms else float("nan"),
+        # does the answerer's confidence separate answerable from unanswerable questions (0.5 = chance)
+        "answerability_auc": round(auc([o.score for _, o in ans], [o.score for _, o in una]), 4) if scored else float("nan"),
     }
 
 
@@ -299,7 +323,7 @@ def evaluate(
 
 
 def format_table(result: dict[str, Any]) -> str:
-    cols = ["items", "hit", "hit_at_1", "false_refusals", "refused_unanswerable", "accuracy", "citation_validity", "latency_p50_ms"]
+    cols = ["items", "hit", "hit_at_1", "false_refusals", "refused_unanswerable", "accuracy", "citation_validity", "latency_p50_ms", "answerability_auc"]
     lines = [f"{result['set']} / {result['split']}" + (" (+ synthetic unanswerable)" if result.get("synthetic") else ""),
              "| mode/answerer | " + " | ".join(cols) + " |", "|---" * (len(cols) + 1) + "|"]
     for k, m in result["results"].items():

@@ -1,21 +1,25 @@
 """The extractive answerer (no LLM): picks the sentences of the retrieved passages that answer
 the question, quotes them verbatim with markers [1], [2]..., or refuses.
 
-Two scorers (`Settings.answer_scorer`):
+Three scorers (`Settings.answer_scorer`):
 
-- `learned` (default): every candidate sentence gets P(it answers the question) from the
-  learned scorer (`assistant.answer.scorer`, features in `assistant.answer.features`, trained
-  on public QA data by `python -m evals.train_answerer`). The answer is refused when the best
-  probability is below `answer_min_prob`; further sentences are quoted when they are within
-  `answer_margin` of the best. A quoted sentence that leans on the one before it ("This ...",
-  "Because of this ...") brings that sentence along as its own citation.
+- `cross`: the candidate sentences are ranked by a cheap score (cosine + term coverage) and the
+  best `answer_rerank` of them are read together with the question by the cross-encoder
+  (`assistant.answer.crossenc`: MiniLM with trained adapters, ONNX Runtime), which gives
+  P(this sentence answers the question). The answer is refused when the best probability (after
+  the entity / answer-type gates) is below `answer_min_prob` (unset: the operating point shipped
+  with the model); further sentences are quoted when they are within `answer_margin` of the
+  best. A quoted sentence that leans on the one before it ("This ...", "Because of this ...")
+  brings that sentence along as its own citation.
+- `learned`: the same decision with the logistic model over hand-made features
+  (`assistant.answer.scorer`, `assistant.answer.features`), scoring every candidate.
 - `heuristic` (the earlier answerer): `0.5 * cosine + 0.3 * IDF-weighted term coverage +
   0.2 * coverage with neighbours`, gated by the answerability checks of
   `assistant.answer.question` (entities present, a number/date/name for questions that ask
   for one) and `answer_min_score`.
 
 Markdown headings are never candidates. Refusals carry a reason a person reads ("no passage
-says when ...") and, with the learned scorer, the best probability (`Answer.refusal_score`).
+says when ...") and, with a learned scorer, the best probability (`Answer.refusal_score`).
 """
 
 from __future__ import annotations
@@ -46,6 +50,15 @@ def _answers_type(q: QuestionAnalysis, text: str) -> bool:
     return satisfies_type(text, q.answer_type) and satisfies_role(q.text, text)
 
 
+def passes_gates(c: Candidate, scorer: str) -> bool:
+    """The answerability checks kept as gates. A sentence that lacks the number / date / name asked
+    for is not an answer (both learned scorers). With the logistic scorer a sentence whose passage
+    lacks a name the question gives is not one either; the cross-encoder reads the names itself
+    (on the SQuAD dev split that gate refused 19 % of answerable questions against 4 % without it:
+    docs/evaluation.md)."""
+    return c.type_ok and (scorer == "cross" or c.entities_ok)
+
+
 def asks_several_documents(question: str) -> bool:
     """ "In both editorials ...", "compare ...": the answer should cover each document."""
     return bool(_MULTI_DOC.search(question))
@@ -70,6 +83,7 @@ class ExtractiveAnswerer:
         self.embedder = embedder
         self.stored = stored
         self._scorer = None
+        self._cross = None
 
     @property
     def scorer(self):  # type: ignore[no-untyped-def]
@@ -197,16 +211,45 @@ class ExtractiveAnswerer:
         cands.sort(key=lambda c: -c.prob)
         return q, cands
 
+    @property
+    def cross(self):  # type: ignore[no-untyped-def]
+        if self._cross is None:
+            from assistant.answer.crossenc import load_cross_encoder
+
+            self._cross = load_cross_encoder(self.settings.embed_precision)
+        return self._cross
+
+    def min_prob(self) -> float:
+        """The refusal threshold: the setting, else the operating point shipped with the scorer."""
+        if self.settings.answer_min_prob is not None:
+            return self.settings.answer_min_prob
+        return self.cross.min_prob if self.settings.answer_scorer == "cross" else self.scorer.min_prob
+
+    def rank_cross(self, question: str, contexts: Sequence[Context], documents: dict[str, Document], idf: dict[str, float]) -> tuple[QuestionAnalysis, list[Candidate]]:
+        """Candidates best first by the cross-encoder's probability. Only the `answer_rerank`
+        best by the cheap score (cosine + term coverage) are read by the cross-encoder; the rest get 0."""
+        q = analyze(question)
+        cands = sorted(self.candidates(q, contexts, documents, idf, embed_all=True), key=lambda c: -heuristic_score(c))
+        top = cands[: self.settings.answer_rerank]
+        for c, p in zip(top, self.cross.probabilities(q.text, [c.text for c in top]), strict=True):
+            c.prob = float(p)
+        for c in cands[len(top) :]:
+            c.prob = 0.0
+        cands.sort(key=lambda c: -c.prob)
+        return q, cands
+
     def top_sentence(self, question: str, contexts: Sequence[Context], documents: dict[str, Document], idf: dict[str, float]) -> tuple[str, int, int] | None:
         """The best-ranked sentence (doc_id, start, end), whether or not it would be quoted (for evals)."""
-        if self.settings.answer_scorer == "learned":
+        if self.settings.answer_scorer == "cross":
+            _, cands = self.rank_cross(question, contexts, documents, idf)
+        elif self.settings.answer_scorer == "learned":
             _, cands = self.rank(question, contexts, documents, idf)
         else:
             cands = sorted(self.candidates(analyze(question), contexts, documents, idf, embed_all=True), key=lambda c: -heuristic_score(c))
         return (cands[0].doc_id, cands[0].start, cands[0].end) if cands else None
 
     def answer(self, question: str, contexts: Sequence[Context], documents: dict[str, Document], idf: dict[str, float]) -> Answer:
-        if self.settings.answer_scorer == "learned":
+        if self.settings.answer_scorer in ("cross", "learned"):
             return self._answer_learned(question, contexts, documents, idf)
         return self._answer_heuristic(question, contexts, documents, idf)
 
@@ -217,16 +260,15 @@ class ExtractiveAnswerer:
         )
 
     def _answer_learned(self, question: str, contexts: Sequence[Context], documents: dict[str, Document], idf: dict[str, float]) -> Answer:
-        q, ranked = self.rank(question, contexts, documents, idf)
+        rank = self.rank_cross if self.settings.answer_scorer == "cross" else self.rank
+        q, ranked = rank(question, contexts, documents, idf)
         if not ranked:
             return self._refusal(question, contexts, "no passage was retrieved")
         if self.settings.answer_gates:
-            # the answerability checks stay as gates: a sentence whose passage lacks a name the
-            # question gives, or that lacks the number/date/name asked for, is not an answer
-            ranked = [c for c in ranked if c.entities_ok and c.type_ok]
+            ranked = [c for c in ranked if passes_gates(c, self.settings.answer_scorer)]
             if not ranked:
                 return self._refusal(question, contexts, readable_reason(question, q, contexts, documents), 0.0)
-        return self._finish(question, q, contexts, documents, ranked, lambda c: c.prob, self.settings.answer_min_prob)
+        return self._finish(question, q, contexts, documents, ranked, lambda c: c.prob, self.min_prob())
 
     def _answer_heuristic(self, question: str, contexts: Sequence[Context], documents: dict[str, Document], idf: dict[str, float]) -> Answer:
         q = analyze(question)

@@ -20,6 +20,9 @@ STOPWORDS = frozenset(
 )
 
 _WORD = re.compile(r"[^\W_]+(?:[.'’][^\W_]+)*", re.UNICODE)
+#: between a letter and a digit run: rs567.7 -> rs, 567.7
+_LETTER_DIGIT = re.compile(r"(?<=[a-z])(?=\d)|(?<=\d)(?=[a-z])")
+_VOWEL_OR_DIGIT = re.compile(r"[aeiouy0-9]")
 
 
 @lru_cache(maxsize=1)
@@ -36,14 +39,16 @@ def words(text: str) -> list[str]:
         w = m.group(0).replace("’", "'")
         if w.endswith("'s"):
             w = w[:-2]
-        # split letter/digit runs: rs567.7 -> rs 567.7 ; 2018-23 handled by the regex
-        out.extend(p for p in re.split(r"(?<=[a-z])(?=\d)|(?<=\d)(?=[a-z])", w) if p)
+        if w.isalpha():  # most words: nothing to split (and no regex call; ingest tokenises every chunk)
+            out.append(w)
+        else:  # split letter/digit runs: rs567.7 -> rs 567.7 ; 2018-23 handled by the regex
+            out.extend(p for p in _LETTER_DIGIT.split(w) if p)
     return out
 
 
 def _acronym_singular(w: str) -> str:
     """CTDs -> ctd (the stemmer leaves vowel-less plurals alone)."""
-    if len(w) > 2 and w.endswith("s") and not re.search(r"[aeiouy0-9]", w[:-1]):
+    if len(w) > 2 and w.endswith("s") and not _VOWEL_OR_DIGIT.search(w[:-1]):
         return w[:-1]
     return w
 

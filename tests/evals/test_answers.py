@@ -3,6 +3,8 @@ documented, and the harness scores real answerers (real MiniLM) with the baselin
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from evals import qa_data
@@ -52,12 +54,22 @@ def test_harness_scores_answerers_and_baselines(embedder) -> None:  # type: igno
     from assistant.config import Settings
     from evals import answers
 
-    result = answers.evaluate("trecqa", "test", ["oracle"], ["learned", "overlap", "refuse"], Settings(), embedder, limit=12)
+    result = answers.evaluate("trecqa", "test", ["oracle"], ["learned", "cross", "overlap", "refuse"], Settings(), embedder, limit=12)
     table = result["results"]
-    assert set(table) == {"oracle/learned", "oracle/overlap", "oracle/refuse"}
+    assert set(table) == {"oracle/learned", "oracle/cross", "oracle/overlap", "oracle/refuse"}
+    assert table["oracle/cross"]["citation_validity"] == 1.0 and table["oracle/cross"]["items"] == 12
     refuse, overlap, learned = table["oracle/refuse"], table["oracle/overlap"], table["oracle/learned"]
     assert refuse["false_refusals"] == 1.0 and refuse["hit"] == 0.0
     assert overlap["false_refusals"] == 0.0 and overlap["hit"] == overlap["hit_at_1"]
     assert learned["citation_validity"] == 1.0 and 0.0 <= learned["accuracy"] <= 1.0
     assert learned["items"] == 12
     assert "| oracle/learned |" in answers.format_table(result)
+
+
+def test_answerability_auc_counts_pairs_and_ties() -> None:
+    from evals.answers import auc
+
+    assert auc([0.9, 0.8], [0.1, 0.2]) == 1.0
+    assert auc([0.1], [0.9]) == 0.0
+    assert auc([0.5, 0.9], [0.5]) == 0.75  # one tie (half), one win
+    assert math.isnan(auc([], [0.3]))
