@@ -54,19 +54,11 @@ def _sentences(text: str) -> list[tuple[int, int]]:
 
 
 def _idf(items: list[qa_data.Item]) -> dict[str, float]:
-    from assistant.text.lexical import terms
+    """log(1 + n / df) over the items' distinct passages (ranks the hard negatives)."""
+    from evals import answers
 
-    df: dict[str, int] = {}
-    pids: set[str] = set()
-    for it in items:
-        for p in it.passages:
-            if p.pid in pids:
-                continue
-            pids.add(p.pid)
-            for t in set(terms(p.text)):
-                df[t] = df.get(t, 0) + 1
-    n = max(1, len(pids))
-    return {t: math.log(1 + n / c) for t, c in df.items()}
+    pool = answers._pool(items)
+    return {t: math.log(1 + max(1, len(pool)) / c) for t, c in answers._df(pool).items()}
 
 
 def pairs_for(items: list[qa_data.Item], rng: random.Random, negatives: int = NEGATIVES, every: bool = False) -> list[tuple[str, str, int, str]]:
@@ -117,6 +109,7 @@ def train(epochs: float, batch: int, lr: float, seed: int, limit: int | None) ->
     from transformers import AutoModelForSequenceClassification
 
     from assistant.encode.embed import _encoding_tokenizer, minilm_path
+    from assistant.encode.onnxmodel import padded
 
     torch.manual_seed(seed)
     rng = random.Random(seed)
@@ -148,18 +141,10 @@ def train(epochs: float, batch: int, lr: float, seed: int, limit: int | None) ->
     for step in range(steps):
         idx = [(step * batch + k) % len(rows) for k in range(batch)]
         encs = tok.encode_batch([(rows[i][0], rows[i][1]) for i in idx])
-        width = max(len(e.ids) for e in encs)
-        ids = torch.zeros((batch, width), dtype=torch.long)
-        tt = torch.zeros_like(ids)
-        mask = torch.zeros_like(ids)
-        for r, e in enumerate(encs):
-            n = len(e.ids)
-            ids[r, :n] = torch.tensor(e.ids)
-            tt[r, :n] = torch.tensor(e.type_ids)
-            mask[r, :n] = 1
+        inputs = {k: torch.from_numpy(v) for k, v in padded([e.ids for e in encs], [e.type_ids for e in encs]).items()}
         y = torch.tensor([float(rows[i][2]) for i in idx])
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-            logits = model(input_ids=ids, attention_mask=mask, token_type_ids=tt).logits.squeeze(-1)
+            logits = model(**inputs).logits.squeeze(-1)
         loss = torch.nn.functional.binary_cross_entropy_with_logits(logits.float(), y)
         loss.backward()
         torch.nn.utils.clip_grad_norm_([p for p in model.parameters() if p.requires_grad], 1.0)

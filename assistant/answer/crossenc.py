@@ -101,19 +101,7 @@ def export_merged(model_path: Path, params: Path, dest: Path) -> None:
         def forward(self, input_ids: Any, attention_mask: Any, token_type_ids: Any) -> Any:
             return self.inner(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids).logits[:, 0]
 
-    ids = torch.ones((2, 8), dtype=torch.long)
-    with torch.inference_mode(False), torch.no_grad(), warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        torch.onnx.export(
-            Logit(model),
-            (ids, torch.ones_like(ids), torch.zeros_like(ids)),
-            str(dest),
-            input_names=["input_ids", "attention_mask", "token_type_ids"],
-            output_names=["logit"],
-            dynamic_axes={k: {0: "batch", 1: "seq"} for k in ("input_ids", "attention_mask", "token_type_ids")} | {"logit": {0: "batch"}},
-            opset_version=onnxmodel.OPSET,
-            dynamo=False,
-        )
+    onnxmodel.trace_to_onnx(Logit(model), ["input_ids", "attention_mask", "token_type_ids"], "logit", dest)
 
 
 class CrossEncoder:
@@ -156,16 +144,8 @@ class CrossEncoder:
         if not sentences:
             return np.zeros(0, dtype=np.float32)
         encs = _encoding_tokenizer(self.model_path, self.max_tokens).encode_batch([(question, s) for s in sentences])
-        width = max(len(e.ids) for e in encs)
-        ids = np.zeros((len(encs), width), dtype=np.int64)
-        types = np.zeros_like(ids)
-        mask = np.zeros_like(ids)
-        for r, e in enumerate(encs):
-            n = len(e.ids)
-            ids[r, :n] = e.ids
-            types[r, :n] = e.type_ids
-            mask[r, :n] = 1
-        return self.session().run(None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": types})[0].astype(np.float32)
+        inputs = onnxmodel.padded([e.ids for e in encs], [e.type_ids for e in encs])
+        return self.session().run(None, inputs)[0].astype(np.float32)
 
     def probabilities(self, question: str, sentences: list[str]) -> np.ndarray:
         return 1.0 / (1.0 + np.exp(-np.clip(self.logits(question, sentences), -30, 30)))

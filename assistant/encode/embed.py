@@ -206,13 +206,7 @@ class Embedder:
         session = self._session(self.threads if len(texts) >= self.multi_thread_min_batch else 1)
         out = np.empty((len(texts), self._dim), dtype=np.float32)
         for idx in self._batches(lengths, batch_size or self.batch_size):
-            width = max(lengths[i] for i in idx)
-            ids = np.zeros((len(idx), width), dtype=np.int64)
-            mask = np.zeros((len(idx), width), dtype=np.int64)
-            for row, i in enumerate(idx):
-                ids[row, : lengths[i]] = ids_of[i]
-                mask[row, : lengths[i]] = 1
-            out[idx] = session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
+            out[idx] = session.run(None, onnxmodel.padded([ids_of[i] for i in idx]))[0]
         # the graph normalises; renormalise in float32 to keep norms at 1 within 1e-6 for every precision
         return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
 

@@ -28,8 +28,10 @@ import tempfile
 import threading
 from functools import lru_cache
 from pathlib import Path
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
+
+import numpy as np
 
 from assistant.errors import ConfigError, ModelNotFoundError
 
@@ -190,21 +192,44 @@ def export_fp32(model_path: Path, dest: Path) -> None:
             mean = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
             return torch.nn.functional.normalize(mean, p=2.0, dim=1)
 
+    trace_to_onnx(Pooled(model), ["input_ids", "attention_mask"], "embedding", dest)
+
+
+def trace_to_onnx(module: Any, input_names: list[str], output_name: str, dest: Path) -> None:
+    """`torch.onnx.export` of a BERT-style module taking (input_ids, attention_mask[, token_type_ids])
+    with batch and sequence length dynamic; the one export setting used by every graph here."""
     import warnings
 
+    import torch
+
     ids = torch.ones((2, 8), dtype=torch.long)
+    examples = {"input_ids": ids, "attention_mask": torch.ones_like(ids), "token_type_ids": torch.zeros_like(ids)}
     with torch.inference_mode(False), torch.no_grad(), warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # tracer notes on transformers' mask code: checked by the equality test
+        warnings.simplefilter("ignore")  # tracer notes on transformers' mask code: checked by the equality tests
         torch.onnx.export(
-            Pooled(model),
-            (ids, torch.ones_like(ids)),
+            module,
+            tuple(examples[n] for n in input_names),
             str(dest),
-            input_names=["input_ids", "attention_mask"],
-            output_names=["embedding"],
-            dynamic_axes={"input_ids": {0: "batch", 1: "seq"}, "attention_mask": {0: "batch", 1: "seq"}, "embedding": {0: "batch"}},
+            input_names=input_names,
+            output_names=[output_name],
+            dynamic_axes={n: {0: "batch", 1: "seq"} for n in input_names} | {output_name: {0: "batch"}},
             opset_version=OPSET,
             dynamo=False,
         )
+
+
+def padded(ids: Sequence[Sequence[int]], type_ids: Sequence[Sequence[int]] | None = None) -> dict[str, np.ndarray]:
+    """The model inputs for a batch of token id lists, zero-padded to the longest."""
+    width = max(len(i) for i in ids)
+    out = {"input_ids": np.zeros((len(ids), width), dtype=np.int64), "attention_mask": np.zeros((len(ids), width), dtype=np.int64)}
+    if type_ids is not None:
+        out["token_type_ids"] = np.zeros((len(ids), width), dtype=np.int64)
+    for row, seq in enumerate(ids):
+        out["input_ids"][row, : len(seq)] = seq
+        out["attention_mask"][row, : len(seq)] = 1
+        if type_ids is not None:
+            out["token_type_ids"][row, : len(seq)] = type_ids[row]
+    return out
 
 
 def quantize_int8(src: Path, dest: Path) -> None:
