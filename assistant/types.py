@@ -124,9 +124,19 @@ class Citation(BaseModel):
     page_end_label: str | None = None  # that last page's label
     ocr: bool = False  # the quoted text was read by OCR from a scanned page
     section: str | None = None  # the heading the quote falls under (DOCX with headings), else None
+    #: the short answer the span reader found, as offsets into `quote` (quote[answer_start:answer_end]); None without one
+    answer_start: int | None = None
+    answer_end: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return self.model_dump()
+
+    @property
+    def short_answer(self) -> str | None:
+        """The reader's short answer inside the quote, when it found one."""
+        if self.answer_start is None or self.answer_end is None:
+            return None
+        return self.quote[self.answer_start : self.answer_end]
 
     def page_text(self) -> str | None:
         """"p. 14", "pp. 3-4", "p. ii" (label) or None."""

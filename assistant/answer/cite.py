@@ -10,9 +10,14 @@ from assistant.types import Answer, Citation, Document
 MARKER = re.compile(r"\[(\d+)\]")
 
 
-def citation(n: int, doc: Document, chunk_id: str, start: int, end: int) -> Citation:
+def citation(n: int, doc: Document, chunk_id: str, start: int, end: int, answer: tuple[int, int] | None = None) -> Citation:
+    """The citation of doc.text[start:end]; `answer` is the short answer's span in the document
+    (inside the quote), stored as offsets into the quote."""
     if not (0 <= start < end <= len(doc.text)):
         raise ValueError(f"span {start}:{end} outside document {doc.doc_id} ({len(doc.text)} chars)")
+    a_start = a_end = None
+    if answer is not None and start <= answer[0] < answer[1] <= end:
+        a_start, a_end = answer[0] - start, answer[1] - start
     pages = doc.pages_of(start, end)
     return Citation(
         n=n, doc_id=doc.doc_id, source=doc.source, title=doc.title, chunk_id=chunk_id, quote=doc.text[start:end], start=start, end=end,
@@ -22,6 +27,8 @@ def citation(n: int, doc: Document, chunk_id: str, start: int, end: int) -> Cita
         page_end_label=pages[-1].label if len(pages) > 1 else None,
         ocr=any(p.ocr for p in pages),
         section=doc.section_of(start),
+        answer_start=a_start,
+        answer_end=a_end,
     )
 
 
