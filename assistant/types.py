@@ -207,6 +207,7 @@ class IngestReport(BaseModel):
     removed: int = 0
     failed: list[Failure] = Field(default_factory=list)
     warnings: list[Failure] = Field(default_factory=list)  # read with gaps, e.g. a scanned page skipped (no Tesseract)
+    skipped: int = 0  # files met walking a folder that are not documents (.py, .DS_Store, Thumbs.db): not read
     documents: int = 0  # documents in the store after the run
     chunks: int = 0  # chunks in the store after the run
     embedded: int = 0  # chunks embedded by this run (0 when nothing changed)

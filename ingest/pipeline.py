@@ -16,6 +16,7 @@ import logging
 import os
 import re
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from tqdm import tqdm
@@ -25,7 +26,7 @@ from assistant.store.store import Store
 from assistant.text.oneline import shown
 from assistant.types import Chunk, Document, Failure, IngestReport, PageSpan, SectionSpan
 from ingest.chunk import chunk_text
-from ingest.read import MANIFEST, ParsedFile, load_manifest, not_regular, read_file, real_source
+from ingest.read import MANIFEST, ParsedFile, load_manifest, not_regular, read_file, real_source, supported
 
 log = logging.getLogger(__name__)
 
@@ -42,23 +43,37 @@ def content_hash(text: str, title: str, date: str | None) -> str:
 
 
 def discover(paths: Iterable[Path]) -> tuple[list[Path], list[Failure]]:
-    """Files under the given paths (directories recursively, hidden entries skipped), sorted.
+    """Files under the given paths (see `walk`), sorted, and the failures met finding them."""
+    found = walk(paths)
+    return found.files, found.failures
 
-    Only regular files (or links to them) are returned; a FIFO, socket, device, symlink loop or
-    broken link is a failure (path, reason) and the rest go on. Links to directories are not
-    followed inside a walk (no cycles); a file reached twice is kept once."""
-    files: list[Path] = []
-    failures: list[Failure] = []
+
+@dataclass
+class Found:
+    files: list[Path] = field(default_factory=list)
+    failures: list[Failure] = field(default_factory=list)
+    skipped: list[Path] = field(default_factory=list)  # met in a folder, not a document type: not read
+
+
+def walk(paths: Iterable[Path]) -> Found:
+    """Files under the given paths (directories recursively, hidden folders not entered), sorted.
+
+    In a folder, a file that is not a supported document type (`.py`, `.DS_Store`, `Thumbs.db`)
+    or is hidden is skipped and counted, never read; a file named explicitly is always read, so
+    an unsupported one is a failure. Only regular files (or links to them) are returned; a FIFO,
+    socket, device, symlink loop or broken link is a failure (path, reason) and the rest go on.
+    Links to directories are not followed inside a walk (no cycles); a file reached twice is kept once."""
+    found = Found()
 
     def walk_error(e: OSError) -> None:
-        failures.append(Failure(path=str(e.filename), error=f"unreadable directory: {e.strerror}"))
+        found.failures.append(Failure(path=str(e.filename), error=f"unreadable directory: {e.strerror}"))
 
     def add(f: Path) -> None:
         problem = not_regular(f)
         if problem:
-            failures.append(Failure(path=str(f), error=problem))
+            found.failures.append(Failure(path=str(f), error=problem))
         else:
-            files.append(f)
+            found.files.append(f)
 
     for p in paths:
         p = Path(p).expanduser()
@@ -66,20 +81,28 @@ def discover(paths: Iterable[Path]) -> tuple[list[Path], list[Failure]]:
             for root, dirs, names in os.walk(p, onerror=walk_error):
                 dirs[:] = sorted(d for d in dirs if not d.startswith("."))
                 for n in sorted(names):
-                    if not n.startswith(".") and n != MANIFEST:
-                        add(Path(root) / n)
+                    if n == MANIFEST:
+                        continue
+                    f = Path(root) / n
+                    if n.startswith(".") or not supported(f):
+                        found.skipped.append(f)
+                    else:
+                        add(f)
         elif os.path.lexists(p):
             add(p)
         else:
-            failures.append(Failure(path=str(p), error="no such file or directory"))
+            found.failures.append(Failure(path=str(p), error="no such file or directory"))
     seen: set[str] = set()
     unique = []
-    for f in files:
+    for f in found.files:
         r = real_source(f)
         if r not in seen:
             seen.add(r)
             unique.append(f)
-    return unique, failures
+    found.files = unique
+    if found.skipped:
+        log.info("skipped %d files that are not documents, e.g. %s", len(found.skipped), found.skipped[0])
+    return found
 
 
 def _fingerprint(path: Path, manifest_entry: object) -> str:
@@ -139,8 +162,9 @@ class Ingestor:
 
     # --- runs -------------------------------------------------------------------
     def ingest_paths(self, paths: Iterable[Path], prune: bool = False) -> IngestReport:
-        files, failures = discover(paths)
-        report = IngestReport(failed=failures)
+        found = walk(paths)
+        files = found.files
+        report = IngestReport(failed=found.failures, skipped=len(found.skipped))
         fingerprints = self.store.catalog.fingerprints()
         manifests: dict[Path, dict[str, dict[str, str]]] = {}
 

@@ -97,9 +97,10 @@ def _read_text(path: Path, data: bytes) -> RawDocument:
 
 
 def _read_markdown(path: Path, data: bytes) -> RawDocument:
-    text = _decode(data, path)
-    m = re.search(r"^#\s+(.+)$", text, re.M)
-    return RawDocument(text, title=m.group(1).strip() if m else None)
+    from ingest.markdown import parse_markdown  # '#' marks dropped, `Date:` line / front matter read
+
+    text, title, date, _headings = parse_markdown(_decode(data, path).replace("\r\n", "\n"))
+    return RawDocument(text, title=title, date=date)
 
 
 def _read_html(path: Path, data: bytes) -> RawDocument:

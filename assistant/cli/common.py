@@ -64,12 +64,48 @@ def _where(c: dict[str, Any]) -> str:
     return f"§ {c['section']}, {where}" if c.get("section") else where
 
 
-def format_answer(d: dict[str, Any]) -> str:
+def plural(n: int, word: str) -> str:
+    """"1 chunk", "12 chunks"."""
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def filters_text(filters: Any) -> str | None:
+    """The active filters in words ("documents dated 2025-01-01 or later; document 002_x"), or None."""
+    if filters is None or filters.is_empty():
+        return None
+    parts = []
+    if filters.date_from and filters.date_to:
+        parts.append(f"documents dated {filters.date_from} to {filters.date_to}")
+    elif filters.date_from:
+        parts.append(f"documents dated {filters.date_from} or later")
+    elif filters.date_to:
+        parts.append(f"documents dated {filters.date_to} or earlier")
+    if filters.doc_ids:
+        parts.append(("document " if len(filters.doc_ids) == 1 else "documents ") + ", ".join(filters.doc_ids))
+    if filters.sources:
+        parts.append(("source " if len(filters.sources) == 1 else "sources ") + ", ".join(filters.sources))
+    return "; ".join(parts)
+
+
+def marked_quote(c: dict[str, Any]) -> str:
+    """The quote, with the reader's short answer inside it marked **like this** when it found one."""
+    quote = c["quote"]
+    a, b = c.get("answer_start"), c.get("answer_end")
+    if a is None or b is None or not 0 <= a < b <= len(quote):
+        return quote
+    return f"{quote[:a]}**{quote[a:b]}**{quote[b:]}"
+
+
+def format_answer(d: dict[str, Any], filters: Any = None) -> str:
+    """The text form of an answer JSON; `filters` (the `Filters` asked with) are named under a refusal."""
     lines = [d["answer"]]
     if d.get("standalone_question") and d["standalone_question"] != d["question"]:
         lines.insert(0, f"(understood as: {d['standalone_question']})")
     if d["refused"] and d.get("refusal_reason"):
         lines.append(f"(reason: {d['refusal_reason']})")
+    searched = filters_text(filters) if d["refused"] else None
+    if searched:
+        lines.append(f"(searched only: {searched})")
     if d.get("notice"):
         lines.append(f"(note: {d['notice']})")
     for s in d.get("sentences", []):
@@ -80,5 +116,5 @@ def format_answer(d: dict[str, Any]) -> str:
         lines.append("Sources:")
         for c in d["citations"]:
             lines.append(f"[{c['n']}] {c['title']} ({c['doc_id']}, {_where(c)})")
-            lines.append(f"    \"{c['quote']}\"")
+            lines.append(f"    \"{marked_quote(c)}\"")
     return "\n".join(lines)

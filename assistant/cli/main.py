@@ -13,10 +13,11 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from assistant.cli.common import UsageError, add_llm_flags, add_store_flags, emit, filters_from, format_answer, settings_from
+from assistant.cli.common import UsageError, add_llm_flags, add_store_flags, emit, filters_from, format_answer, plural, settings_from
 from assistant.text.oneline import shown
 
 PROG = "ct-assistant"
+SUPPORTED_TEXT = "documents are .txt .md .html .pdf .docx"
 
 
 # --- commands --------------------------------------------------------------------------
@@ -30,8 +31,10 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     else:
         print(
             f"added {report.added}, updated {report.updated}, unchanged {report.unchanged}, removed {report.removed}, "
-            f"failed {len(report.failed)}; store has {report.documents} documents, {report.chunks} chunks"
+            f"failed {len(report.failed)}; store has {plural(report.documents, 'document')}, {plural(report.chunks, 'chunk')}"
         )
+        if report.skipped:
+            print(f"skipped {plural(report.skipped, 'file')} that {'is' if report.skipped == 1 else 'are'} not a document type ({SUPPORTED_TEXT})")
         for f in report.failed:
             print(f"failed: {shown(f.path)}: {shown(f.error)}", file=sys.stderr)
         for f in report.warnings:
@@ -43,12 +46,13 @@ def cmd_ask(args: argparse.Namespace) -> int:
     from assistant.api import Assistant
 
     a = Assistant(settings_from(args))
-    answer = a.ask(args.question, top_k=args.top_k, filters=filters_from(args))
+    filters = filters_from(args)
+    answer = a.ask(args.question, top_k=args.top_k, filters=filters)
     d = answer.to_dict()
     if args.json:
         emit(d)
     else:
-        print(format_answer(d))
+        print(format_answer(d, filters))
     return 0
 
 
@@ -62,7 +66,7 @@ def cmd_docs(args: argparse.Namespace) -> int:
             emit([d.model_dump() for d in docs])
         else:
             for d in docs:
-                print(f"{shown(d.doc_id)}\t{d.date or '-'}\t{d.chunks} chunks\t{shown(d.title)}")
+                print(f"{shown(d.doc_id)}\t{d.date or '-'}\t{plural(d.chunks, 'chunk')}\t{shown(d.title)}")
         return 0
     if not args.doc_id:
         raise UsageError("docs show needs a DOC_ID")
