@@ -9,7 +9,8 @@
   Only the export imports torch; finding and running a cached graph needs onnxruntime, numpy
   and the tokenizer.
 * The cache lives in `$CT_ASSISTANT_ONNX_CACHE`, else `$XDG_CACHE_HOME/ct-assistant/onnx`, else
-  `~/.cache/ct-assistant/onnx`. Files are named by a fingerprint: sha256 of the weights file and of
+  `~/.cache/ct-assistant/onnx`; where this user cannot create, read or write it (a service account
+  serving a read-only store), a private temporary folder stands in, with one log line. Files are named by a fingerprint: sha256 of the weights file and of
   `EXPORT_RECIPE` (bumped whenever the export changes: opset, pooling, quantisation options), so
   other weights or another recipe never reuse a stale graph. The weights' sha256 is remembered per
   (path, size, mtime) in `fingerprints.json` so a cold start does not hash 90 MB. Writes are
@@ -20,10 +21,12 @@
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import json
 import logging
 import os
+import shutil
 import tempfile
 import threading
 from functools import lru_cache
@@ -50,12 +53,41 @@ INT8_FLAGS = ("avx512_vnni", "avx_vnni", "amx_int8")
 _export_lock = threading.RLock()  # reentrant: the int8 graph makes the fp32 one first
 
 
-def cache_dir() -> Path:
+def configured_cache_dir() -> Path:
+    """`$CT_ASSISTANT_ONNX_CACHE`, else `$XDG_CACHE_HOME/ct-assistant/onnx`, else `~/.cache/ct-assistant/onnx`."""
     env = os.environ.get("CT_ASSISTANT_ONNX_CACHE")
     if env:
         return Path(env).expanduser()
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "ct-assistant" / "onnx"
+
+
+def cache_dir() -> Path:
+    """The configured cache folder when this user can read it (creating it if need be), else a
+    private temporary one (one log line): a service account with no usable home still answers."""
+    preferred = configured_cache_dir()
+    try:
+        preferred.mkdir(parents=True, exist_ok=True)
+        if os.access(preferred, os.R_OK | os.X_OK):
+            return preferred
+        why = "not readable by this user"
+    except OSError as exc:
+        why = exc.strerror or str(exc)
+    return private_cache(str(preferred), why)
+
+
+_private: dict[str, Path] = {}  # unusable cache folder -> the temporary folder standing in for it
+_private_lock = threading.Lock()
+
+
+def private_cache(preferred: str, why: str) -> Path:
+    """A temporary cache folder of this process (mode 700) standing in for `preferred`; logged once."""
+    with _private_lock:
+        if preferred not in _private:
+            _private[preferred] = Path(tempfile.mkdtemp(prefix="ct-assistant-onnx-"))
+            atexit.register(shutil.rmtree, _private[preferred], ignore_errors=True)
+            log.warning("ONNX cache %s unusable (%s); using a private temporary cache for this process: %s", preferred, why, _private[preferred])
+        return _private[preferred]
 
 
 @lru_cache(maxsize=1)
@@ -121,7 +153,7 @@ def weights_sha256(model_path: Path, cache: Path | None = None) -> str:
     try:
         _write_atomic(index_path, lambda p: p.write_text(json.dumps(index, indent=1), encoding="utf-8"))
     except OSError as exc:  # a read-only cache still works, it just hashes again next time
-        log.warning("cannot record the weights fingerprint in %s: %s", index_path, exc)
+        log.info("cannot record the weights fingerprint in %s: %s", index_path, exc)
     return digest
 
 
@@ -162,8 +194,10 @@ def ensure_graph(dest: Path, export: Callable[[Path], None], what: str) -> Path:
                 src = ensure_graph(dest.with_name(dest.name.split(".int8")[0] + ".fp32.onnx"), export, what)
                 log.info("quantising %s to int8", src.name)
                 _write_atomic(dest, lambda p: quantize_int8(src, p))
-        except OSError as exc:
-            raise ConfigError("CT_ASSISTANT_ONNX_CACHE", str(dest.parent), f"cannot write the ONNX model there ({exc})") from exc
+        except OSError as exc:  # a cache this user may read but not write: build the graph in a private one
+            if dest.parent in _private.values():
+                raise ConfigError("CT_ASSISTANT_ONNX_CACHE", str(dest.parent), f"cannot write the ONNX model there ({exc})") from exc
+            return ensure_graph(private_cache(str(dest.parent), exc.strerror or str(exc)) / dest.name, export, what)
         except ImportError as exc:  # torch/transformers (export) or onnx (quantisation) missing
             raise ModelNotFoundError(f"ONNX export of {what} (needs {exc.name or exc})", str(dest)) from exc
     return dest
