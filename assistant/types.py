@@ -176,6 +176,7 @@ class Answer(BaseModel):
     refusal_score: float | None = None  # the best sentence's probability of answering, when refused
     conflicts: list[str] = Field(default_factory=list)  # "Sources disagree: ..." notes, citing both sides
     notice: str | None = None  # e.g. "LLM unavailable; extractive fallback"
+    spelling: dict[str, str] = Field(default_factory=dict)  # misspelled question words read as store words {typed: read as}
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -188,6 +189,7 @@ class Answer(BaseModel):
             "conflicts": list(self.conflicts),
             "mode": self.mode,
             "notice": self.notice,
+            "spelling": dict(self.spelling),
             "citations": [c.to_dict() for c in self.citations],
             "sentences": [s.model_dump() for s in self.sentences],
             "contexts": [c.to_dict() for c in self.contexts],

@@ -32,14 +32,18 @@ from typing import Any
 
 import numpy as np
 
-from evals import qa_data
+from evals import qa_data, squad_full
 from evals.qa_data import Item, Passage
 
 log = logging.getLogger(__name__)
 
 CACHE_DIR = Path(os.environ.get("CT_ANSWERS_CACHE", "/tmp/ct_answers_cache"))
 OPEN_K = 5
-ANSWERERS = ("cross", "cross-nogates", "learned", "learned-nogates", "heuristic", "overlap", "refuse")
+ANSWERERS = ("reader", "reader-nogates", "cross", "cross-nogates", "learned", "learned-nogates", "heuristic", "overlap", "refuse")
+#: modes: oracle (its own passages), open (the 5 nearest of the pool), open-noans (the same without
+#: any gold passage), topical (squad2full: the `OPEN_K` paragraphs of its own article sharing most
+#: words with the question that do not hold the answer; answerable questions only, must refuse)
+MODES = ("oracle", "open", "open-noans", "topical")
 
 
 # --- embeddings, cached on disk ---------------------------------------------------------------------
@@ -171,7 +175,7 @@ def make_answerer(name: str, settings: Any, embedder: Any) -> Callable[[str, lis
     from assistant.text.lexical import terms
     from assistant.text.sentences import split_sentences
 
-    if name in ("cross", "cross-nogates", "learned", "learned-nogates", "heuristic"):
+    if name in ("reader", "reader-nogates", "cross", "cross-nogates", "learned", "learned-nogates", "heuristic"):
         from assistant.config import Settings
 
         s = Settings.model_validate({**settings.model_dump(), "answer_scorer": name.split("-")[0], "answer_gates": not name.endswith("-nogates")})
@@ -275,10 +279,11 @@ def evaluate(
     limit: int | None = None,
     synthetic: bool = False,
 ) -> dict[str, Any]:
-    items = qa_data.load(set_name, split)
+    items = squad_full.items(split) if set_name == "squad2full" else qa_data.load(set_name, split)
     if synthetic and set_name == "squad2":
         items = items + list(qa_data.synthetic_unanswerable(items, qa_data.squad2_paragraphs(split)))
-    pool = _pool(items)
+    articles = squad_full.article_passages(split) if set_name == "squad2full" else {}
+    pool = [p for paras in articles.values() for p in paras] or _pool(items)
     items = limit_items(items, limit)
     cache = VectorCache(f"{set_name}-{split}", embedder)
     cache.ensure(question_texts(items) + sentence_texts(pool))
@@ -298,13 +303,17 @@ def evaluate(
     table: dict[str, Any] = {}
     for mode in modes:
         mode_items = items
-        if mode == "open-noans":
+        if mode in ("open-noans", "topical"):
             mode_items = [it for it in items if it.answerable]
+        if mode == "topical" and not articles:
+            raise qa_data.QADataError(f"mode topical needs the articles of set squad2full, not {set_name!r}")
         for a in answerers:
             rows = []
             for it in mode_items:
                 passages = it.passages
-                if mode != "oracle":
+                if mode == "topical":
+                    passages = topical_passages(it, articles.get(it.group, []))
+                elif mode != "oracle":
                     qv = emb.embed_query(it.question)
                     order = np.argsort(-(pool_vecs @ qv))
                     gold_pids = {g[0] for g in it.gold}
@@ -315,11 +324,21 @@ def evaluate(
                         passages.append(pool[i])
                         if len(passages) == OPEN_K:
                             break
-                target = it if mode != "open-noans" else Item(it.qid, it.question, passages, [], it.kind, it.group)
+                target = it if mode not in ("open-noans", "topical") else Item(it.qid, it.question, passages, [], it.kind, it.group)
                 contexts, documents, idf = as_inputs(passages, df, n_docs, it.question)
                 rows.append((target, runs[a](it.question, contexts, documents, idf)))
             table[f"{mode}/{a}"] = summarise(rows)
     return {"set": set_name, "split": split, "synthetic": synthetic, "limit": limit, "results": table}
+
+
+def topical_passages(it: Item, article: list[Passage], k: int = OPEN_K) -> list[Passage]:
+    """The k other paragraphs of the item's article sharing most words with its question, none holding the answer."""
+    own = {g[0] for g in it.gold}
+    answers = [p.text[g[1] : g[2]].lower() for p in it.passages for g in it.gold if g[0] == p.pid]
+    q = squad_full.words(it.question)
+    cands = [p for p in article if p.pid not in own and not any(a and a in p.text.lower() for a in answers)]
+    cands.sort(key=lambda p: len(q & squad_full.words(p.text)), reverse=True)
+    return cands[:k]
 
 
 def format_table(result: dict[str, Any]) -> str:

@@ -4,6 +4,7 @@ Sets (files under `/work/shared/benchmarks/`, see each folder's SOURCE.md):
 
 | set | source | split here | used for |
 |---|---|---|---|
+| `squad2full` | SQuAD 2.0 train reconstructed (123k questions), `evals/squad_full.py` | by article: train / dev / test (sha1 of the title; the 10 sample articles keep their split) | the span reader: train / dev (operating point) / test |
 | `squad2` | SQuAD 2.0 train, first 10 articles | by article: train = Beyoncé, Frédéric_Chopin, Sino-Tibetan_relations..., IPod, 2008_Sichuan_earthquake, To_Kill_a_Mockingbird, The_Legend_of_Zelda:_Twilight_Princess; dev = New_York_City, Solar_energy; test = Spectre_(2015_film) | train / dev (operating point) / test |
 | `selqa` | SelQA answer-sentence selection | its dev = our train, its test = our test | train / test |
 | `trecqa` | TREC-QA (jacana) | its train = train, dev = dev, test = test | train / dev / test |
@@ -56,7 +57,7 @@ SQUAD_SPLIT = {
     "dev": ("New_York_City", "Solar_energy"),
     "test": ("Spectre_(2015_film)",),
 }
-SETS = ("squad2", "selqa", "trecqa", "wikiqa")
+SETS = ("squad2", "selqa", "trecqa", "wikiqa")  # squad2full: evals/squad_full.py
 #: splits our training may read (never wikiqa, never a test split)
 TRAIN_SPLITS = {"squad2": ("train",), "selqa": ("train",), "trecqa": ("train",)}
 

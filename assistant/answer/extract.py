@@ -29,18 +29,20 @@ import re
 from collections.abc import Callable, Sequence
 import numpy as np
 
-from assistant.answer.cite import citation
+from assistant.answer.compose import POINTS_BACK, compose, cover_documents, redundant
+from assistant.answer.conflicts import answer_values, disagreeing, flag_conflict
+from assistant.answer.features import Candidate, featurize
+from assistant.answer.question import QuestionAnalysis, analyze, mentions, satisfies_role, satisfies_type
+from assistant.answer.refusal import SCOPE_CHARS, readable_reason
 from assistant.config import Settings
 from assistant.encode.embed import Embedder
 from assistant.text.lexical import terms
-from assistant.answer.features import Candidate, featurize, is_headline
-from assistant.answer.question import DATE, NAME, NUMBER, PERSON, PLACE, REASON, QuestionAnalysis, analyze, entities, mentions, satisfies_role, satisfies_type, wh_kind
 from assistant.text.sentences import Span, split_sentences
-from assistant.types import CANNOT_ANSWER, Answer, AnswerSentence, Context, Document
+from assistant.types import CANNOT_ANSWER, Answer, Context, Document
+
+__all__ = ["ExtractiveAnswerer", "answer_values", "asks_several_documents", "idf_weights", "passes_gates", "readable_reason"]
 
 W_SIM, W_LEX, W_CTX = 0.5, 0.3, 0.2
-#: how far around a passage the entities a question names may appear
-SCOPE_CHARS = 600
 #: a question over several documents: the answer covers each one
 _MULTI_DOC = re.compile(r"\b(both|each|all (the|of the|three|two)|compare|comparison|differ|difference|in common|similar(ly)?|across)\b", re.I)
 
@@ -56,7 +58,7 @@ def passes_gates(c: Candidate, scorer: str) -> bool:
     lacks a name the question gives is not one either; the cross-encoder reads the names itself
     (on the SQuAD dev split that gate refused 19 % of answerable questions against 4 % without it:
     docs/evaluation.md)."""
-    return c.type_ok and (scorer == "cross" or c.entities_ok)
+    return c.type_ok and (scorer in ("cross", "reader") or c.entities_ok)
 
 
 def asks_several_documents(question: str) -> bool:
@@ -84,6 +86,7 @@ class ExtractiveAnswerer:
         self.stored = stored
         self._scorer = None
         self._cross = None
+        self._reader = None
 
     @property
     def scorer(self):  # type: ignore[no-untyped-def]
@@ -144,7 +147,7 @@ class ExtractiveAnswerer:
                     window_text=doc.text[spans[lo][0] : spans[hi][1]],
                     prev=spans[i - 1] if i > 0 else None,
                     type_ok=_answers_type(q, text)
-                    or (i > 0 and bool(_POINTS_BACK.search(text)) and _answers_type(q, doc.text[spans[i - 1][0] : spans[i - 1][1]])),
+                    or (i > 0 and bool(POINTS_BACK.search(text)) and _answers_type(q, doc.text[spans[i - 1][0] : spans[i - 1][1]])),
                     entities_ok=ents_ok,
                 )
                 seen[key] = c
@@ -219,11 +222,43 @@ class ExtractiveAnswerer:
             self._cross = load_cross_encoder(self.settings.embed_precision)
         return self._cross
 
+    @property
+    def reader(self):  # type: ignore[no-untyped-def]
+        if self._reader is None:
+            from assistant.answer.reader import PARAMS, load_reader
+
+            self._reader = load_reader(self.settings.embed_precision, self.settings.answer_reader_params or PARAMS)
+        return self._reader
+
     def min_prob(self) -> float:
         """The refusal threshold: the setting, else the operating point shipped with the scorer."""
         if self.settings.answer_min_prob is not None:
             return self.settings.answer_min_prob
+        if self.settings.answer_scorer == "reader":
+            return self.reader.min_prob
         return self.cross.min_prob if self.settings.answer_scorer == "cross" else self.scorer.min_prob
+
+    def rank_reader(self, question: str, contexts: Sequence[Context], documents: dict[str, Document], idf: dict[str, float]) -> tuple[QuestionAnalysis, list[Candidate]]:
+        """Candidates best first by the span reader: a sentence's probability is that of the best
+        answer span inside it (over "no answer" in its window), and the span is kept (`Candidate.span`)."""
+        q = analyze(question)
+        cands, groups = self._collect(q, contexts, documents)
+        weights = {t: idf.get(t, 1.0) for t in q.content_terms}
+        for c in cands:
+            c.lex = _coverage(weights, c.terms)
+            c.ctx = _coverage(weights, c.window_terms)
+            c.prob = 0.0
+        if not cands:
+            return q, cands
+        readings = self.reader.read(q.text, [documents[ctx.doc_id].text[ctx.start : ctx.end] for ctx in contexts])
+        for ctx, group, reading in zip(contexts, groups, readings, strict=True):
+            for c in group:
+                hit = reading.best(c.start - ctx.start, c.end - ctx.start)
+                if hit is not None and hit.prob > c.prob:
+                    c.prob = hit.prob
+                    c.span = (ctx.start + hit.start, ctx.start + hit.end)
+        cands.sort(key=lambda c: -c.prob)
+        return q, cands
 
     def rank_cross(self, question: str, contexts: Sequence[Context], documents: dict[str, Document], idf: dict[str, float]) -> tuple[QuestionAnalysis, list[Candidate]]:
         """Candidates best first by the cross-encoder's probability. Only the `answer_rerank`
@@ -240,7 +275,9 @@ class ExtractiveAnswerer:
 
     def top_sentence(self, question: str, contexts: Sequence[Context], documents: dict[str, Document], idf: dict[str, float]) -> tuple[str, int, int] | None:
         """The best-ranked sentence (doc_id, start, end), whether or not it would be quoted (for evals)."""
-        if self.settings.answer_scorer == "cross":
+        if self.settings.answer_scorer == "reader":
+            _, cands = self.rank_reader(question, contexts, documents, idf)
+        elif self.settings.answer_scorer == "cross":
             _, cands = self.rank_cross(question, contexts, documents, idf)
         elif self.settings.answer_scorer == "learned":
             _, cands = self.rank(question, contexts, documents, idf)
@@ -249,7 +286,7 @@ class ExtractiveAnswerer:
         return (cands[0].doc_id, cands[0].start, cands[0].end) if cands else None
 
     def answer(self, question: str, contexts: Sequence[Context], documents: dict[str, Document], idf: dict[str, float]) -> Answer:
-        if self.settings.answer_scorer in ("cross", "learned"):
+        if self.settings.answer_scorer in ("reader", "cross", "learned"):
             return self._answer_learned(question, contexts, documents, idf)
         return self._answer_heuristic(question, contexts, documents, idf)
 
@@ -260,7 +297,7 @@ class ExtractiveAnswerer:
         )
 
     def _answer_learned(self, question: str, contexts: Sequence[Context], documents: dict[str, Document], idf: dict[str, float]) -> Answer:
-        rank = self.rank_cross if self.settings.answer_scorer == "cross" else self.rank
+        rank = {"reader": self.rank_reader, "cross": self.rank_cross}.get(self.settings.answer_scorer, self.rank)
         q, ranked = rank(question, contexts, documents, idf)
         if not ranked:
             return self._refusal(question, contexts, "no passage was retrieved")
@@ -301,152 +338,17 @@ class ExtractiveAnswerer:
         for c in ranked[1:]:
             if len(chosen) >= self.settings.answer_max_sentences or score(c) < floor:
                 break
-            if not any(_redundant(c, o) for o in chosen):
+            if not any(redundant(c, o) for o in chosen):
                 chosen.append(c)
         if asks_several_documents(question):
-            chosen = _cover_documents(chosen, ranked, score, minimum * 0.75)
-        rival = _disagreeing(question, best, ranked, score, minimum, self.settings.answer_margin)
+            chosen = cover_documents(chosen, ranked, score, minimum * 0.75)
+        rival = disagreeing(question, best, ranked, score, minimum, self.settings.answer_margin)
         if rival is not None and all(rival is not c for c in chosen):
             chosen.append(rival)
-        ans = _compose(question, contexts, documents, chosen, score=score)
+        ans = compose(question, contexts, documents, chosen, score=score)
         if rival is not None:
-            _flag_conflict(ans, question, best, rival, documents)
+            flag_conflict(ans, question, best, rival, documents)
         return ans
-
-
-_NUMBERISH = re.compile(r"\d[\d,.]*")
-_YEARISH = re.compile(r"\b(1\d{3}|20\d\d)\b")
-_CALENDAR = frozenset(
-    "january february march april may june july august september october november december monday tuesday wednesday thursday friday saturday sunday".split()
-)
-
-
-def answer_values(question: str, sentence: str) -> dict[str, str]:
-    """What a sentence gives as the answer, for comparing sources, as {comparable key: text}: the
-    years (when), the numbers (how much / how many), else the names it states that the question does not."""
-    kind = wh_kind(question)
-    if kind == DATE:
-        return {y: y for y in _YEARISH.findall(sentence)}
-    if kind == NUMBER:
-        return {v: v for v in (m.group(0).rstrip(".,") for m in _NUMBERISH.finditer(sentence))}
-    qterms = set(terms(question))
-    names: dict[str, str] = {}
-    for e in entities(sentence):
-        ts = [t for t in terms(e) if t not in _CALENDAR]
-        if ts and not set(ts) & qterms:
-            names[" ".join(ts)] = " ".join(w for w in e.split() if w.lower() not in _CALENDAR)
-    return names
-
-
-def _disagreeing(
-    question: str, best: Candidate, ranked: list[Candidate], score: Callable[[Candidate], float], minimum: float, margin: float
-) -> Candidate | None:
-    """The best sentence of another document that answers the same question with a different value."""
-    mine = answer_values(question, best.text)
-    if not mine:
-        return None
-    for c in ranked:
-        if score(c) < max(minimum, score(best) - 2 * margin):
-            return None
-        if c.doc_id == best.doc_id:
-            continue
-        # the same claim about the same thing: most of the question's words in both sentences
-        if min(c.lex, best.lex) < 0.6:
-            continue
-        theirs = answer_values(question, c.text)
-        if theirs and not (theirs.keys() & mine.keys()):
-            return c
-    return None
-
-
-def _flag_conflict(ans: Answer, question: str, best: Candidate, rival: Candidate, documents: dict[str, Document]) -> None:
-    def marker(c: Candidate) -> str:
-        return next((f"[{x.n}]" for x in ans.citations if x.doc_id == c.doc_id and x.start == c.start), "")
-
-    def says(c: Candidate) -> str:
-        title = documents[c.doc_id].title or c.doc_id
-        vals = ", ".join(sorted(answer_values(question, c.text).values()))
-        return f"“{title}” {marker(c)} says {vals}"
-
-    note = f"Sources disagree: {says(best)}; {says(rival)}."
-    ans.conflicts = [note]
-    ans.answer = f"{note} {ans.answer}"
-
-
-def _cover_documents(chosen: list[Candidate], ranked: list[Candidate], score: Callable[[Candidate], float], floor: float) -> list[Candidate]:
-    """A question over several documents: add the best sentence of each retrieved document not yet covered."""
-    covered = {c.doc_id for c in chosen}
-    for c in ranked:
-        if c.doc_id not in covered and score(c) >= floor:
-            chosen.append(c)
-            covered.add(c.doc_id)
-    return chosen
-
-
-def _compose(
-    question: str, contexts: Sequence[Context], documents: dict[str, Document], chosen: list[Candidate], score: Callable[[Candidate], float]
-) -> Answer:
-    """Quote the chosen sentences (document order within each document), each with its own citation.
-    A chosen sentence that leans on the one before it brings that sentence along (cited on its own)."""
-    picked: dict[tuple[str, int], tuple[Candidate, float | None]] = {(c.doc_id, c.start): (c, score(c)) for c in chosen}
-    for c in chosen:
-        if c.prev is not None and _POINTS_BACK.search(c.text) and (c.doc_id, c.prev[0]) not in picked:
-            s, e = c.prev
-            text = documents[c.doc_id].text[s:e]
-            if not is_headline(text):
-                ctx = Candidate(doc_id=c.doc_id, chunk_id=c.chunk_id, start=s, end=e, text=text, rank=c.rank)
-                picked[(c.doc_id, s)] = (ctx, None)
-    doc_order = {d: i for i, d in enumerate(dict.fromkeys(c.doc_id for c in chosen))}
-    items = sorted(picked.values(), key=lambda cs: (doc_order[cs[0].doc_id], cs[0].start))
-    citations, sentences, parts = [], [], []
-    for n, (c, sc) in enumerate(items, start=1):
-        citations.append(citation(n, documents[c.doc_id], c.chunk_id, c.start, c.end))
-        sentences.append(AnswerSentence(text=c.text, citations=[n], supported=True, score=None if sc is None else round(sc, 4)))
-        parts.append(f"{c.text} [{n}]")
-    return Answer(
-        question=question, answer=" ".join(parts), refused=False, mode="extractive", citations=citations, sentences=sentences, contexts=list(contexts)
-    )
-
-
-_LEAD = re.compile(r"^\W*(when|what year|which year|how much|how many|who|whom|where|why|what|which|how)\b\s*", re.I)
-_AUX_DO = re.compile(r"^(did|does|do)\s+", re.I)
-_AUX_BE = re.compile(r"^(is|are|was|were)\s+(?=(the|a|an)\b)", re.I)
-#: sentence openers that point back at the sentence before ("This was the first time ...")
-_POINTS_BACK = re.compile(r"^\W*(this|these|that|those|it|they|such|thus|hence|because of (this|that|these))\b", re.I)
-
-
-def readable_reason(question: str, q: QuestionAnalysis, contexts: Sequence[Context], documents: dict[str, Document]) -> str:
-    """Why there is no answer, in words: a name the documents never mention, or what no passage says."""
-    text = " ".join(documents[c.doc_id].text[max(0, c.start - SCOPE_CHARS) : c.end + SCOPE_CHARS] + " " + documents[c.doc_id].title for c in contexts)
-    present = set(terms(text))
-    doc_text = " ".join(documents[d].text for d in dict.fromkeys(c.doc_id for c in contexts))
-    missing = [e for e in q.entities if not mentions(e, present, doc_text)]
-    if missing:
-        return f"the documents do not mention {', '.join(missing)}"
-    core = q.text.strip().rstrip(" ?.!")
-    m = _LEAD.match(core)
-    lead = m.group(1).lower() if m else ""
-    rest = _AUX_DO.sub("", core[m.end() :] if m else core)
-    kind = wh_kind(question)
-    if not rest or kind is None:
-        return f"no passage answers “{question.strip()}”"
-    if kind == NUMBER and lead in ("how much", "how many"):
-        return f"no passage says {lead} {rest}"
-    if kind == NUMBER or (kind in (PERSON, NAME) and lead in ("what", "which")):
-        return f"no passage gives {_AUX_BE.sub('', rest)}"
-    word = {DATE: "when", PERSON: "who", NAME: "who", PLACE: "where", REASON: "why"}.get(kind)
-    if word is None:
-        return f"no passage answers “{question.strip()}”"
-    if lead in (word, "what year", "which year", "whom"):
-        return f"no passage says {word} {rest}"
-    return f"no passage says {word}: “{question.strip()}”"
-
-
-def _redundant(a: Candidate, b: Candidate) -> bool:
-    ta, tb = set(terms(a.text)), set(terms(b.text))
-    if not ta or not tb:
-        return False
-    return len(ta & tb) / min(len(ta), len(tb)) > 0.8
 
 
 def idf_weights(df: dict[str, int], n: int, qterms: Sequence[str]) -> dict[str, float]:

@@ -59,6 +59,7 @@ class Candidate:
     entities_ok: bool = True
     prob: float = 0.0
     extra: dict[str, float] = field(default_factory=dict)
+    span: tuple[int, int] | None = None  # the span reader's short answer (document offsets), inside this sentence
 
     @property
     def score(self) -> float:

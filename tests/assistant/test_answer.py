@@ -50,11 +50,13 @@ def test_refuses_when_documents_do_not_say(corpus_assistant, question: str) -> N
 
 def test_answer_json_contract(corpus_assistant) -> None:  # type: ignore[no-untyped-def]
     d = corpus_assistant.ask("Where was NIFTAC approved?").to_dict()
-    assert {"question", "answer", "refused", "mode", "citations", "contexts", "timings_ms"} <= d.keys()
+    assert {"question", "answer", "refused", "mode", "citations", "contexts", "timings_ms", "spelling"} <= d.keys()
     assert d["mode"] == "extractive"
     assert set(d["timings_ms"]) == {"retrieve", "generate", "total"}
     for c in d["citations"]:
-        assert set(c) == {"n", "doc_id", "source", "title", "chunk_id", "quote", "start", "end", "page", "page_label", "page_end", "page_end_label", "ocr", "section"}
+        assert set(c) == {"n", "doc_id", "source", "title", "chunk_id", "quote", "start", "end", "page", "page_label", "page_end", "page_end_label", "ocr", "section", "answer_start", "answer_end"}
+        if c["answer_start"] is not None:  # the reader's short answer lies inside the quote
+            assert 0 <= c["answer_start"] < c["answer_end"] <= len(c["quote"])
         assert c["page"] is None and c["page_end"] is None and c["ocr"] is False  # plain text: no pages
     for c in d["contexts"]:
         assert set(c) == {"chunk_id", "doc_id", "score", "text"}

@@ -1,0 +1,70 @@
+"""Sources that disagree: the best sentence of another document giving a different value of the
+asked type (years for "when", numbers for "how many", else names), and the note that says so."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from assistant.answer.features import Candidate
+from assistant.answer.question import DATE, NUMBER, entities, wh_kind
+from assistant.text.lexical import terms
+from assistant.types import Answer, Document
+
+_NUMBERISH = re.compile(r"\d[\d,.]*")
+_YEARISH = re.compile(r"\b(1\d{3}|20\d\d)\b")
+_CALENDAR = frozenset(
+    "january february march april may june july august september october november december monday tuesday wednesday thursday friday saturday sunday".split()
+)
+
+
+def answer_values(question: str, sentence: str) -> dict[str, str]:
+    """What a sentence gives as the answer, for comparing sources, as {comparable key: text}: the
+    years (when), the numbers (how much / how many), else the names it states that the question does not."""
+    kind = wh_kind(question)
+    if kind == DATE:
+        return {y: y for y in _YEARISH.findall(sentence)}
+    if kind == NUMBER:
+        return {v: v for v in (m.group(0).rstrip(".,") for m in _NUMBERISH.finditer(sentence))}
+    qterms = set(terms(question))
+    names: dict[str, str] = {}
+    for e in entities(sentence):
+        ts = [t for t in terms(e) if t not in _CALENDAR]
+        if ts and not set(ts) & qterms:
+            names[" ".join(ts)] = " ".join(w for w in e.split() if w.lower() not in _CALENDAR)
+    return names
+
+
+def disagreeing(
+    question: str, best: Candidate, ranked: list[Candidate], score: Callable[[Candidate], float], minimum: float, margin: float
+) -> Candidate | None:
+    """The best sentence of another document that answers the same question with a different value."""
+    mine = answer_values(question, best.text)
+    if not mine:
+        return None
+    for c in ranked:
+        if score(c) < max(minimum, score(best) - 2 * margin):
+            return None
+        if c.doc_id == best.doc_id:
+            continue
+        # the same claim about the same thing: most of the question's words in both sentences
+        if min(c.lex, best.lex) < 0.6:
+            continue
+        theirs = answer_values(question, c.text)
+        if theirs and not (theirs.keys() & mine.keys()):
+            return c
+    return None
+
+
+def flag_conflict(ans: Answer, question: str, best: Candidate, rival: Candidate, documents: dict[str, Document]) -> None:
+    def marker(c: Candidate) -> str:
+        return next((f"[{x.n}]" for x in ans.citations if x.doc_id == c.doc_id and x.start == c.start), "")
+
+    def says(c: Candidate) -> str:
+        title = documents[c.doc_id].title or c.doc_id
+        vals = ", ".join(sorted(answer_values(question, c.text).values()))
+        return f"“{title}” {marker(c)} says {vals}"
+
+    note = f"Sources disagree: {says(best)}; {says(rival)}."
+    ans.conflicts = [note]
+    ans.answer = f"{note} {ans.answer}"
