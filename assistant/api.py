@@ -20,6 +20,7 @@ from assistant.errors import EmptyQuestionError, InvalidFilterError, ReadError, 
 from assistant.answer.extract import ExtractiveAnswerer, idf_weights
 from assistant.text.lexical import terms
 from assistant.retrieve.hybrid import HybridRetriever, Mode
+from assistant.store.access import parse_groups, reader_groups
 from assistant.store.store import Store, store_exists
 from assistant.types import Answer, Context, Document, DocumentInfo, Filters, IngestReport
 
@@ -44,24 +45,42 @@ def clean_question(text: str) -> str:
 
 
 class Assistant:
-    def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
+    """`groups`: the reader's access groups (None = every document, for the archive's owner);
+    a document outside them behaves exactly like an unknown id everywhere (assistant.store.access).
+    `user`: who asks, for the audit log."""
+
+    def __init__(self, settings: Settings, embedder: Embedder | None = None, *, groups: Iterable[str] | str | None = None, user: str | None = None) -> None:
         self.settings = settings
+        self.groups = reader_groups(groups)
+        self.user = user
+        self._parent: Assistant | None = None  # `as_user` views share their parent's store and generator
         self.embedder = embedder or Embedder(settings.embed_model_path, settings.embed_precision, settings.embed_batch_size)
         self._store: Store | None = None
         self._generator: Generator | None = None  # LLM answerer, built on first use when configured
         self._init_lock = threading.RLock()  # one lazy initialisation of store and generator across threads
 
     @classmethod
-    def open(cls, store: str | Path | None = None, settings: Settings | None = None, **overrides: Any) -> Assistant:
+    def open(
+        cls, store: str | Path | None = None, settings: Settings | None = None, *, groups: Iterable[str] | str | None = None,
+        user: str | None = None, **overrides: Any,
+    ) -> Assistant:
         """Open (or prepare to create) the store; `settings` come from the environment by default."""
         s = settings or Settings()
         if store is not None or overrides:
             s = s.model_copy(update={**({"store": Path(store).expanduser()} if store is not None else {}), **overrides})
             s = Settings.model_validate(s.model_dump())
-        return cls(s)
+        return cls(s, groups=groups, user=user)
+
+    def as_user(self, user: str | None, groups: Iterable[str] | str | None) -> Assistant:
+        """The same assistant (store, models, LLM) seen by one reader: their groups, their name in the audit log."""
+        view = Assistant(self.settings, self.embedder, groups=groups, user=user)
+        view._parent = self._parent or self
+        return view
 
     # --- store -------------------------------------------------------------------
     def store(self, create: bool = False) -> Store:
+        if self._parent is not None:
+            return self._parent.store(create)
         store = self._store
         if store is not None and not (create and not store_exists(self.settings.store)):
             return store
@@ -70,26 +89,65 @@ class Assistant:
                 self._store = Store(self.settings, self.embedder, create=create)
             return self._store
 
-    def ingest(self, paths: Iterable[str | Path], prune: bool = False, show_progress: bool = False) -> IngestReport:
-        from ingest.pipeline import Ingestor
+    def ingest(
+        self, paths: Iterable[str | Path], prune: bool = False, show_progress: bool = False, access: str | Sequence[str] | None = None
+    ) -> IngestReport:
+        """`access`: the groups of every document read from `paths`, changed ones and unchanged ones
+        alike (None: a stored document keeps its groups, a new one gets `all`)."""
+        from ingest.pipeline import Ingestor, discover
+        from ingest.read import real_source
 
-        return Ingestor(self.store(create=True), show_progress=show_progress).ingest_paths([Path(p) for p in paths], prune=prune)
+        paths = [Path(p) for p in paths]
+        groups = parse_groups(access) if access is not None else None  # a bad name fails before anything is written
+        store = self.store(create=True)
+        with store.ingesting_as(groups):
+            report = Ingestor(store, show_progress=show_progress).ingest_paths(paths, prune=prune)
+        if groups is not None:
+            by_source = store.catalog.sources()
+            ids = sorted({by_source[s] for s in (real_source(f) for f in discover(paths)[0]) if s in by_source})
+            changed = [d for d in ids if store.catalog.access_of(d) != groups]
+            if changed:
+                store.set_access(changed, groups)
+        self._audit("ingest", paths=[str(p) for p in paths], access=groups, added=report.added, updated=report.updated, failed=len(report.failed))
+        return report
 
-    def ingest_documents(self, docs: Iterable[Any], show_progress: bool = False) -> IngestReport:
+    def ingest_documents(self, docs: Iterable[Any], show_progress: bool = False, access: str | Sequence[str] | None = None) -> IngestReport:
         """Ingest documents that are already text (benchmarks, other pipelines): our `Document`s or
         `llama_index.core.Document`s (a LlamaIndex reader's output; see `assistant/llamaindex/documents.py`)."""
         from ingest.pipeline import Ingestor
 
-        return Ingestor(self.store(create=True), show_progress=show_progress).ingest_documents(_our_documents(docs))
+        groups = parse_groups(access) if access is not None else None
+        ours = _our_documents(docs)
+        store = self.store(create=True)
+        with store.ingesting_as(groups):
+            report = Ingestor(store, show_progress=show_progress).ingest_documents(ours)
+        changed = [d.doc_id for d in ours if groups is not None and store.catalog.access_of(d.doc_id) not in (None, groups)]
+        if changed:
+            store.set_access(changed, groups or [])
+        self._audit("ingest", documents=len(ours), access=groups, added=report.added, updated=report.updated, failed=len(report.failed))
+        return report
 
     def document(self, doc_id: str) -> Document:
-        doc = self.store().catalog.document(doc_id)
+        doc = self.store().catalog.document(doc_id, self.groups)
         if doc is None:
             raise UnknownDocumentError(doc_id)
         return doc
 
     def documents(self) -> list[DocumentInfo]:
-        return self.store().catalog.list_documents()
+        return self.store().catalog.list_documents(self.groups)
+
+    def _audit(self, kind: str, **fields: Any) -> None:
+        if self.settings.audit_log is not None:
+            from assistant.store.audit import write_event
+
+            write_event(self.settings.audit_log, kind, self.user, fields)
+
+    def _audit_answer(self, answer: Answer) -> None:
+        extra = {"answer": answer.answer} if self.settings.audit_answers else {}
+        self._audit(
+            "question", question=answer.question, standalone_question=answer.standalone_question, refused=answer.refused,
+            cited=sorted({c.doc_id for c in answer.citations}), **extra,
+        )
 
     # --- questions -----------------------------------------------------------------
     def _check(self, question: str, filters: Filters | None, top_k: int | None = None) -> tuple[str, Filters]:
@@ -103,7 +161,7 @@ class Assistant:
         f = filters or Filters()
         catalog = self.store().catalog
         for doc_id in f.doc_ids:
-            if not catalog.has_document(doc_id):
+            if not catalog.has_document(doc_id, self.groups):
                 raise UnknownDocumentError(doc_id)
         for d in (f.date_from, f.date_to):
             if d is not None and not _is_iso_date(d):
@@ -115,7 +173,7 @@ class Assistant:
         return self._retriever().retrieve(q, top_k or self.settings.top_k, f, mode)
 
     def _retriever(self) -> HybridRetriever:
-        return HybridRetriever(self.store(), candidates=self.settings.candidates, rrf_k=self.settings.rrf_k)
+        return HybridRetriever(self.store(), candidates=self.settings.candidates, rrf_k=self.settings.rrf_k, groups=self.groups)
 
     def ask(self, question: str, top_k: int | None = None, filters: Filters | None = None, *, standalone: str | None = None) -> Answer:
         """Answer a question from the documents, citing exact passages, or refuse."""
@@ -124,7 +182,9 @@ class Assistant:
         contexts = self._contexts(q, top_k or self.settings.top_k, f)
         t1 = time.perf_counter()
         answer = self._answer(q, contexts)
-        return _stamp(answer, question, standalone, t0, t1, time.perf_counter())
+        answer = _stamp(answer, question, standalone, t0, t1, time.perf_counter())
+        self._audit_answer(answer)
+        return answer
 
     def _contexts(self, question: str, top_k: int, filters: Filters | None) -> list[Context]:
         """Retrieved passages; a question over several documents ("in both editorials") also gets
@@ -149,13 +209,15 @@ class Assistant:
     def prepare(self, question: str, contexts: Sequence[Context]) -> tuple[dict[str, Document], dict[str, float], ExtractiveAnswerer]:
         """What answering needs besides the contexts: their documents, the question's IDF weights, the answerer."""
         store = self.store()
-        documents = store.catalog.documents_by_ids({c.doc_id for c in contexts})
+        documents = store.catalog.documents_by_ids({c.doc_id for c in contexts}, self.groups)
         qterms = sorted(set(terms(question)))
         df, n = store.lexical.document_frequencies(qterms)
         return documents, idf_weights(df, n, qterms), ExtractiveAnswerer(self.settings, self.embedder, store.catalog.sentence_vectors)
 
     def generator(self) -> Generator:
         """The LLM answerer (client, support judges), built on first use; needs `llm_backend != "none"`."""
+        if self._parent is not None:
+            return self._parent.generator()
         with self._init_lock:
             if self._generator is None:
                 from assistant.answer.generate import Generator
@@ -166,9 +228,18 @@ class Assistant:
     def _answer(self, question: str, contexts: Sequence[Context]) -> Answer:
         documents, idf, extractive = self.prepare(question, contexts)
         if self.settings.llm_backend == "none":
-            from assistant.answer.verify import flag_injections
+            from assistant.answer.verify import INJECTION_NOTICE, flag_injections, join_notice
+            from assistant.text.injection import has_instruction
 
-            return flag_injections(extractive.answer(question, contexts, documents, idf), strict=self.settings.strict)
+            answer = extractive.answer(question, contexts, documents, idf)
+            # the notice (and --strict) only where a cited passage really instructs (reported speech
+            # about instructions is clean), or when the best passage of a refusal did
+            cited = {c.chunk_id for c in answer.citations}
+            if any(has_instruction(c.text) for c in answer.contexts if c.chunk_id in cited):
+                return flag_injections(answer, strict=self.settings.strict)
+            if answer.refused and answer.contexts and has_instruction(answer.contexts[0].text):
+                answer.notice = join_notice(answer.notice, INJECTION_NOTICE)
+            return answer
         from assistant.answer.generate import generate_answer
 
         return generate_answer(self.generator(), question, contexts, documents, idf, extractive)
@@ -200,7 +271,9 @@ class Assistant:
             else:
                 yield item
         assert final is not None
-        yield _stamp(final, question, standalone, t0, t1, time.perf_counter())
+        final = _stamp(final, question, standalone, t0, t1, time.perf_counter())
+        self._audit_answer(final)
+        yield final
 
     def chat(self) -> ChatSession:
         from assistant.chat import ChatSession

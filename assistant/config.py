@@ -107,7 +107,11 @@ class Settings(BaseSettings):
     upload_max_mb: float = Field(20.0, gt=0)
     feedback_db: Path | None = Field(None, description="SQLite file for feedback; unset = <store>/feedback.sqlite3")
 
-    @field_validator("store", "embed_model_path", "llm_gguf_path", "auth_file", "feedback_db", mode="before")
+    # --- access & audit (issue 21; docs/security.md) ------------------------------------
+    audit_log: Path | None = Field(None, description="append one JSON line per question, upload and ingest to this file; unset = no audit log")
+    audit_answers: bool = Field(False, description="also write the answer text into the audit log (questions and answers are users' data)")
+
+    @field_validator("store", "embed_model_path", "llm_gguf_path", "auth_file", "feedback_db", "audit_log", mode="before")
     @classmethod
     def _expand(cls, v: object) -> object:
         if isinstance(v, str) and v.strip() == "":

@@ -84,3 +84,24 @@ class StoreOpenError(AssistantError):
     def __init__(self, path: str, reason: str) -> None:
         super().__init__(f"store {path}: {reason}")
         self.path, self.reason = path, reason
+
+class InvalidGroupError(AssistantError):
+    """An access group name that cannot be stored (empty, a comma, spaces, too long)."""
+
+    def __init__(self, group: str, reason: str) -> None:
+        super().__init__(f"access group {group!r}: {reason}")
+        self.group, self.reason = group, reason
+
+
+class AuthFileError(AssistantError):
+    """The users file of the web chat is unreadable or holds a line it must not (a plain-text password)."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(f"auth file {path}: {reason}")
+        self.path, self.reason = path, reason
+
+
+class UnknownUserError(AssistantError):
+    def __init__(self, name: str, path: str) -> None:
+        super().__init__(f"no user {name!r} in {path} (see `ct-assistant users list --auth-file {path}`)")
+        self.name, self.path = name, path

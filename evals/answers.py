@@ -43,7 +43,9 @@ ANSWERERS = ("reader", "reader-nogates", "cross", "cross-nogates", "learned", "l
 #: modes: oracle (its own passages), open (the 5 nearest of the pool), open-noans (the same without
 #: any gold passage), topical (squad2full: the `OPEN_K` paragraphs of its own article sharing most
 #: words with the question that do not hold the answer; answerable questions only, must refuse)
-MODES = ("oracle", "open", "open-noans", "topical")
+MODES = ("oracle", "open", "open-noans", "topical", "conflicts")
+#: conflict probes per run (`evals/conflict_probes.py`)
+CONFLICT_PROBES = 300
 
 
 # --- embeddings, cached on disk ---------------------------------------------------------------------
@@ -169,17 +171,24 @@ def _valid(ans: Any, documents: dict) -> bool:
     return all(c.quote == documents[c.doc_id].text[c.start : c.end] for c in ans.citations)
 
 
+#: answerers that are the product's ExtractiveAnswerer with one scorer (with or without its gates)
+SCORED = ("reader", "reader-nogates", "cross", "cross-nogates", "learned", "learned-nogates", "heuristic")
+
+
+def settings_for(name: str, settings: Any) -> Any:
+    from assistant.config import Settings
+
+    return Settings.model_validate({**settings.model_dump(), "answer_scorer": name.split("-")[0], "answer_gates": not name.endswith("-nogates")})
+
+
 def make_answerer(name: str, settings: Any, embedder: Any) -> Callable[[str, list, dict, dict], Outcome]:
     from assistant.answer.extract import ExtractiveAnswerer
     from assistant.answer.question import analyze
     from assistant.text.lexical import terms
     from assistant.text.sentences import split_sentences
 
-    if name in ("reader", "reader-nogates", "cross", "cross-nogates", "learned", "learned-nogates", "heuristic"):
-        from assistant.config import Settings
-
-        s = Settings.model_validate({**settings.model_dump(), "answer_scorer": name.split("-")[0], "answer_gates": not name.endswith("-nogates")})
-        ext = ExtractiveAnswerer(s, embedder)
+    if name in SCORED:
+        ext = ExtractiveAnswerer(settings_for(name, settings), embedder)
 
         def run(question: str, contexts: list, documents: dict, idf: dict) -> Outcome:
             t = time.perf_counter()
@@ -301,6 +310,16 @@ def evaluate(
         pool_vecs = np.stack(mats)
     runs = {a: make_answerer(a, settings, emb) for a in answerers}
     table: dict[str, Any] = {}
+    conflicts: dict[str, Any] = {}
+    if "conflicts" in modes:
+        from assistant.answer.extract import ExtractiveAnswerer
+        from evals import conflict_probes
+
+        probes = conflict_probes.build(items, CONFLICT_PROBES)
+        for a in answerers:
+            if a in SCORED:
+                conflicts[a] = conflict_probes.run(probes, ExtractiveAnswerer(settings_for(a, settings), emb).answer, as_inputs, df, n_docs)
+        modes = [m for m in modes if m != "conflicts"]
     for mode in modes:
         mode_items = items
         if mode in ("open-noans", "topical"):
@@ -328,7 +347,7 @@ def evaluate(
                 contexts, documents, idf = as_inputs(passages, df, n_docs, it.question)
                 rows.append((target, runs[a](it.question, contexts, documents, idf)))
             table[f"{mode}/{a}"] = summarise(rows)
-    return {"set": set_name, "split": split, "synthetic": synthetic, "limit": limit, "results": table}
+    return {"set": set_name, "split": split, "synthetic": synthetic, "limit": limit, "results": table, "conflicts": conflicts}
 
 
 def topical_passages(it: Item, article: list[Passage], k: int = OPEN_K) -> list[Passage]:
@@ -347,4 +366,10 @@ def format_table(result: dict[str, Any]) -> str:
              "| mode/answerer | " + " | ".join(cols) + " |", "|---" * (len(cols) + 1) + "|"]
     for k, m in result["results"].items():
         lines.append(f"| {k} | " + " | ".join(f"{m[c]}" for c in cols) + " |")
+    if result.get("conflicts"):
+        ccols = ["probes", "flagged", "swapped_unflagged", "false_alarms", "refused"]
+        lines += ["", "conflict probes (a passage and a copy with the answer swapped; false alarms on the same passage twice)",
+                  "| answerer | " + " | ".join(ccols) + " |", "|---" * (len(ccols) + 1) + "|"]
+        for k, m in result["conflicts"].items():
+            lines.append(f"| {k} | " + " | ".join(f"{m[c]}" for c in ccols) + " |")
     return "\n".join(lines)

@@ -222,7 +222,7 @@ def register(subparsers: Any) -> None:
     p = sub.add_parser("answers", help="answer-sentence selection and refusals on public QA sets (oracle / open)")
     p.add_argument("--set", required=True, choices=["squad2", "squad2full", "selqa", "trecqa", "wikiqa"])
     p.add_argument("--split", default="test", help="squad2: train|dev|test (by article, evals/qa_data.py); selqa: train|test; trecqa: train|dev|test; wikiqa: dev|test")
-    p.add_argument("--mode", action="append", choices=["oracle", "open", "open-noans", "topical"], help="repeatable (default oracle)")
+    p.add_argument("--mode", action="append", choices=["oracle", "open", "open-noans", "topical", "conflicts"], help="repeatable (default oracle)")
     p.add_argument("--answerer", action="append", choices=["reader", "reader-nogates", "cross", "cross-nogates", "learned", "learned-nogates", "heuristic", "overlap", "refuse"], help="repeatable (default all)")
     p.add_argument("--synthetic", action="store_true", help="squad2: add the generated unanswerable twins (neighbour paragraph, swapped word)")
     p.add_argument("--limit", type=int, default=None, metavar="N", help="a fixed sample of N questions")

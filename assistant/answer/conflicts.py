@@ -35,23 +35,48 @@ def answer_values(question: str, sentence: str) -> dict[str, str]:
     return names
 
 
+def short_answer(c: Candidate) -> str | None:
+    """The reader's short answer inside the candidate sentence, if it found one."""
+    if c.span is None:
+        return None
+    return c.text[c.span[0] - c.start : c.span[1] - c.start].strip(" ,.;:") or None
+
+
+def _same_value(question: str, a: str, b: str) -> bool:
+    """Two short answers give the same value: equal numbers / years where both have them, else a shared word."""
+    va, vb = answer_values(question, a), answer_values(question, b)
+    if va and vb and wh_kind(question) in (DATE, NUMBER):
+        return bool(va.keys() & vb.keys())
+    ta, tb = set(terms(a)), set(terms(b))
+    if not ta or not tb:
+        return a.strip().lower() == b.strip().lower()
+    return bool(ta & tb)
+
+
 def disagreeing(
     question: str, best: Candidate, ranked: list[Candidate], score: Callable[[Candidate], float], minimum: float, margin: float
 ) -> Candidate | None:
-    """The best sentence of another document that answers the same question with a different value."""
+    """The best sentence of another document that answers the same question with a different value:
+    by the reader's short answers where both have one, else by the values the sentences state."""
+    mine_span = short_answer(best)
     mine = answer_values(question, best.text)
-    if not mine:
+    if not mine and mine_span is None:
         return None
     for c in ranked:
         if score(c) < max(minimum, score(best) - 2 * margin):
             return None
         if c.doc_id == best.doc_id:
             continue
-        # the same claim about the same thing: most of the question's words in both sentences
+        theirs_span = short_answer(c)
+        if mine_span is not None and theirs_span is not None:
+            # the same claim about the same thing: the sentences share most of the question's words
+            if min(c.lex, best.lex) >= 0.5 and not _same_value(question, mine_span, theirs_span):
+                return c
+            continue
         if min(c.lex, best.lex) < 0.6:
             continue
         theirs = answer_values(question, c.text)
-        if theirs and not (theirs.keys() & mine.keys()):
+        if mine and theirs and not (theirs.keys() & mine.keys()):
             return c
     return None
 
@@ -62,7 +87,8 @@ def flag_conflict(ans: Answer, question: str, best: Candidate, rival: Candidate,
 
     def says(c: Candidate) -> str:
         title = documents[c.doc_id].title or c.doc_id
-        vals = ", ".join(sorted(answer_values(question, c.text).values()))
+        span = short_answer(c)
+        vals = f"“{span}”" if span else ", ".join(sorted(answer_values(question, c.text).values()))
         return f"“{title}” {marker(c)} says {vals}"
 
     note = f"Sources disagree: {says(best)}; {says(rival)}."

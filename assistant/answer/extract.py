@@ -31,8 +31,8 @@ import numpy as np
 
 from assistant.answer.compose import POINTS_BACK, compose, cover_documents, redundant
 from assistant.answer.conflicts import answer_values, disagreeing, flag_conflict
-from assistant.answer.features import Candidate, featurize
-from assistant.answer.question import QuestionAnalysis, analyze, mentions, satisfies_role, satisfies_type
+from assistant.answer.features import Candidate, featurize, is_headline
+from assistant.answer.question import DATE, NUMBER, QuestionAnalysis, analyze, mentions, satisfies_role, satisfies_type
 from assistant.answer.refusal import SCOPE_CHARS, readable_reason
 from assistant.config import Settings
 from assistant.encode.embed import Embedder
@@ -59,6 +59,24 @@ def passes_gates(c: Candidate, scorer: str) -> bool:
     (on the SQuAD dev split that gate refused 19 % of answerable questions against 4 % without it:
     docs/evaluation.md)."""
     return c.type_ok and (scorer in ("cross", "reader") or c.entities_ok)
+
+
+def reader_gate(q: QuestionAnalysis, c: Candidate, text: str) -> bool:
+    """What a reader's answer must also be: not a heading; a sentence sharing a content word with the
+    question (or pointing back at one that does); for "how many" / "when", a short answer that
+    holds a number / a date (the span, widened to its words)."""
+    if is_headline(c.text):
+        return False
+    if c.lex <= 0 and not (c.ctx > 0 and POINTS_BACK.search(c.text)):
+        return False
+    if c.span is not None and q.answer_type in (NUMBER, DATE):
+        a, b = c.span
+        while a > c.start and text[a - 1].isalnum():
+            a -= 1
+        while b < c.end and text[b].isalnum():
+            b += 1
+        return satisfies_type(text[a:b], q.answer_type)
+    return True
 
 
 def asks_several_documents(question: str) -> bool:
@@ -117,7 +135,9 @@ class ExtractiveAnswerer:
         groups: list[list[Candidate]] = []
         for rank, ctx in enumerate(contexts):
             doc = documents[ctx.doc_id]
-            spans = [(s, e) for s, e in split_sentences(doc.text, ctx.start, ctx.end) if not doc.text[s:e].lstrip().startswith("#")]
+            from assistant.text.injection import is_instruction  # a sentence instructing the model is never an answer (issue 21)
+
+            spans = [(s, e) for s, e in split_sentences(doc.text, ctx.start, ctx.end) if not doc.text[s:e].lstrip().startswith("#") and not is_instruction(doc.text[s:e])]
             # the passage and its surroundings (the subject is often named a few sentences earlier)
             around = doc.text[max(0, ctx.start - SCOPE_CHARS) : ctx.end + SCOPE_CHARS]
             passage_terms = frozenset(terms(around)) | frozenset(terms(doc.title))
@@ -257,6 +277,8 @@ class ExtractiveAnswerer:
                 if hit is not None and hit.prob > c.prob:
                     c.prob = hit.prob
                     c.span = (ctx.start + hit.start, ctx.start + hit.end)
+        for c in cands:
+            c.type_ok = c.type_ok and reader_gate(q, c, documents[c.doc_id].text)
         cands.sort(key=lambda c: -c.prob)
         return q, cands
 

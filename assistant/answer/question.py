@@ -68,8 +68,9 @@ _ATTRIBUTION = re.compile(
     re.I,
 )
 _NUMBER_A = re.compile(
-    r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|fifty|"
-    r"hundred|thousand|million|billion|dozen|dozens|half|quarter)\b",
+    r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|"
+    r"eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|"
+    r"hundred|thousand|million|billion|dozen|dozens|half|quarter|single|both|twice|thrice|double|triple)\b",
     re.I,
 )
 _DATE_A = re.compile(

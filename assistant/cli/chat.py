@@ -21,15 +21,19 @@ def register(sub: Any) -> None:
     add_llm_flags(p)
     p.add_argument("--top-k", type=int, default=None, help="passages to retrieve (default 5)")
     p.add_argument("--json", action="store_true", help="read one turn per stdin line, write one answer JSON per line")
+    from assistant.cli.access import add_groups_flag
+
+    add_groups_flag(p)
     p.set_defaults(func=cmd_chat)
 
 
 def cmd_chat(args: argparse.Namespace) -> int:
     from assistant.api import Assistant
+    from assistant.cli.access import groups_of
     from assistant.cli.common import emit, format_answer, settings_from
     from assistant.errors import AssistantError
 
-    assistant = Assistant(settings_from(args))
+    assistant = Assistant(settings_from(args), groups=groups_of(args))
     session = assistant.chat()
     failed = 0
     interactive = not args.json and sys.stdin.isatty()

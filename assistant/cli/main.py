@@ -13,6 +13,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from assistant.cli.access import add_groups_flag, groups_of
 from assistant.cli.common import UsageError, add_llm_flags, add_store_flags, emit, filters_from, format_answer, plural, settings_from
 from assistant.text.oneline import shown
 
@@ -24,8 +25,8 @@ SUPPORTED_TEXT = "documents are .txt .md .html .pdf .docx"
 def cmd_ingest(args: argparse.Namespace) -> int:
     from assistant.api import Assistant
 
-    a = Assistant(settings_from(args))
-    report = a.ingest(args.paths, prune=args.prune, show_progress=not args.json and sys.stderr.isatty())
+    a = Assistant(settings_from(args), user=_user())
+    report = a.ingest(args.paths, prune=args.prune, show_progress=not args.json and sys.stderr.isatty(), access=args.access)
     if args.json:
         emit(report.to_dict())
     else:
@@ -45,7 +46,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 def cmd_ask(args: argparse.Namespace) -> int:
     from assistant.api import Assistant
 
-    a = Assistant(settings_from(args))
+    a = Assistant(settings_from(args), groups=groups_of(args), user=_user())
     filters = filters_from(args)
     answer = a.ask(args.question, top_k=args.top_k, filters=filters)
     d = answer.to_dict()
@@ -59,7 +60,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
 def cmd_docs(args: argparse.Namespace) -> int:
     from assistant.api import Assistant
 
-    a = Assistant(settings_from(args))
+    a = Assistant(settings_from(args), groups=groups_of(args))
     if args.action == "list":
         docs = a.documents()
         if args.json:
@@ -90,6 +91,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("paths", nargs="+", metavar="PATH", help="files or folders (.txt .md .html .pdf .docx)")
     add_store_flags(p)
     p.add_argument("--prune", action="store_true", help="remove documents whose files are gone")
+    p.add_argument(
+        "--access", metavar="G1,G2", default=None,
+        help="who may read these documents: access groups (default: `all` for new documents; stored ones keep theirs)",
+    )
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.set_defaults(func=cmd_ingest)
 
@@ -103,6 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--date-from", metavar="YYYY-MM-DD")
     p.add_argument("--date-to", metavar="YYYY-MM-DD")
     p.add_argument("--json", action="store_true", help="print the answer as JSON")
+    add_groups_flag(p)
     p.set_defaults(func=cmd_ask)
 
     p = sub.add_parser("docs", help="list documents or show one")
@@ -110,6 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("doc_id", nargs="?")
     add_store_flags(p)
     p.add_argument("--json", action="store_true")
+    add_groups_flag(p)
     p.set_defaults(func=cmd_docs)
 
     for register in _extensions():
@@ -121,8 +128,18 @@ def _extensions() -> list[Callable[[Any], None]]:
     """Subcommands defined next to their code (chat, serve/feedback, eval, bench); each import is cheap."""
     import importlib
 
-    modules = ("assistant.cli.chat", "assistant.cli.serve", "evals.cli", "benchmarks.cli")
+    modules = ("assistant.cli.chat", "assistant.cli.serve", "assistant.cli.access", "evals.cli", "benchmarks.cli")
     return [importlib.import_module(m).register for m in modules]
+
+
+def _user() -> str:
+    """Who runs the command, for the audit log."""
+    import getpass
+
+    try:
+        return f"local:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "local:?"
 
 
 def main(argv: Sequence[str] | None = None) -> int:

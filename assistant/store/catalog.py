@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from assistant.store.access import ALL, from_column, to_column, visible_sql
 from assistant.text.lexical import terms
 from assistant.text.sentences import Span
 from assistant.store.sentvec import from_blob, to_blob
@@ -78,17 +79,28 @@ class Catalog:
         self._immutable = False
         self._local = threading.local()
         self._doc_from = _doc_from(True, True)
+        self._access = "d.access"  # the documents' access groups (issue 21); "'all'" in older read-only stores
         if self.read_only:
             self.db.execute("SELECT count(*) FROM meta").fetchone()  # fails now (one line) if unreadable or not a catalog
             # a read-only store made by an older version may lack later tables: read without them
             self._doc_from = _doc_from(self._has_table("pages"), self._has_table("sections"))
+            self._access = "d.access" if self._has_column("documents", "access") else f"'{ALL}'"
             return
         self.db.executescript(_SCHEMA)  # idempotent DDL; executescript manages its own transaction
+        if not self._has_column("documents", "access"):  # stores made before access groups: every document is `all`
+            try:
+                self.db.execute(f"ALTER TABLE documents ADD COLUMN access TEXT NOT NULL DEFAULT '{ALL}'")
+            except sqlite3.OperationalError as exc:  # another process added it first
+                if "duplicate column" not in str(exc):
+                    raise
         self.db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
         self.db.execute("INSERT OR IGNORE INTO meta VALUES ('lexical_generation', '0')")
 
     def _has_table(self, name: str) -> bool:
         return self.db.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (name,)).fetchone() is not None
+
+    def _has_column(self, table: str, column: str) -> bool:
+        return any(r[1] == column for r in self.db.execute(f"PRAGMA table_info({table})"))
 
     @property
     def db(self) -> sqlite3.Connection:
@@ -147,23 +159,34 @@ class Catalog:
         db.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'lexical_generation'")
 
     # --- documents -------------------------------------------------------------
-    def document(self, doc_id: str) -> Document | None:
-        row = self.db.execute(
-            f"SELECT {self._doc_from} WHERE d.doc_id=?", (doc_id,)
-        ).fetchone()
+    # `groups`: a reader's groups (None: all; assistant.store.access). A hidden document is absent, like an unknown id.
+    def document(self, doc_id: str, groups: list[str] | None = None) -> Document | None:
+        cond, args = visible_sql(groups, self._access)
+        row = self.db.execute(f"SELECT {self._doc_from} WHERE d.doc_id=? AND {cond}", (doc_id, *args)).fetchone()
         return _doc(row) if row else None
 
-    def has_document(self, doc_id: str) -> bool:
-        return self.db.execute("SELECT 1 FROM documents WHERE doc_id=?", (doc_id,)).fetchone() is not None
+    def has_document(self, doc_id: str, groups: list[str] | None = None) -> bool:
+        cond, args = visible_sql(groups, self._access)
+        return self.db.execute(f"SELECT 1 FROM documents d WHERE doc_id=? AND {cond}", (doc_id, *args)).fetchone() is not None
 
-    def documents_by_ids(self, doc_ids: Iterable[str]) -> dict[str, Document]:
+    def documents_by_ids(self, doc_ids: Iterable[str], groups: list[str] | None = None) -> dict[str, Document]:
         ids = list(set(doc_ids))
+        cond, args = visible_sql(groups, self._access)
         out: dict[str, Document] = {}
         for i in range(0, len(ids), 500):
             part = ids[i : i + 500]
-            q = f"SELECT {self._doc_from} WHERE d.doc_id IN ({','.join('?' * len(part))})"
-            out.update((r[0], _doc(r)) for r in self.db.execute(q, part))
+            q = f"SELECT {self._doc_from} WHERE d.doc_id IN ({','.join('?' * len(part))}) AND {cond}"
+            out.update((r[0], _doc(r)) for r in self.db.execute(q, [*part, *args]))
         return out
+
+    def access_of(self, doc_id: str) -> list[str] | None:
+        """The document's access groups (None: no such document)."""
+        row = self.db.execute(f"SELECT {self._access} FROM documents d WHERE doc_id=?", (doc_id,)).fetchone()
+        return from_column(row[0]) if row else None
+
+    def set_access(self, doc_ids: Sequence[str], groups: Sequence[str]) -> None:  # one transaction
+        with self.transaction() as db:
+            db.executemany("UPDATE documents SET access=? WHERE doc_id=?", [(to_column(groups), d) for d in doc_ids])
 
     def doc_by_source(self, source: str) -> tuple[str, str, str] | None:
         """(doc_id, content_hash, fingerprint) of the document read from `source`."""
@@ -178,10 +201,11 @@ class Catalog:
     def set_fingerprint(self, doc_id: str, fingerprint: str) -> None:
         self.db.execute("UPDATE documents SET fingerprint=? WHERE doc_id=?", (fingerprint, doc_id))
 
-    def list_documents(self) -> list[DocumentInfo]:
+    def list_documents(self, groups: list[str] | None = None) -> list[DocumentInfo]:
+        cond, args = visible_sql(groups, self._access)
         rows = self.db.execute(
             "SELECT d.doc_id, d.source, d.title, d.date, length(d.text), count(c.rowid) FROM documents d "
-            "LEFT JOIN chunks c ON c.doc_id = d.doc_id GROUP BY d.doc_id ORDER BY d.doc_id"
+            f"LEFT JOIN chunks c ON c.doc_id = d.doc_id WHERE {cond} GROUP BY d.doc_id ORDER BY d.doc_id", args
         )
         return [DocumentInfo(doc_id=r[0], source=r[1], title=r[2], date=r[3], chars=r[4], chunks=r[5]) for r in rows]
 
@@ -244,16 +268,20 @@ class Catalog:
         return sorted(found.values(), key=lambda c: c.ordinal)
 
     def put_documents(
-        self, items: Sequence[tuple[Document, Sequence[Chunk], str]], sentences: Mapping[str, Mapping[Span, np.ndarray]] | None = None
+        self, items: Sequence[tuple[Document, Sequence[Chunk], str]], sentences: Mapping[str, Mapping[Span, np.ndarray]] | None = None,
+        access: Sequence[str] | None = None,
     ) -> None:
-        """Replace documents with their chunks, lexical rows and sentence vectors, in one transaction."""
+        """Replace documents with their chunks, lexical rows and sentence vectors, in one transaction.
+        `access`: their groups; None keeps a stored document's groups (a new one gets `all`)."""
         with self.transaction() as db:
             self._bump(db)
             for doc, chunks, fingerprint in items:
+                old = db.execute("SELECT access FROM documents WHERE doc_id=?", (doc.doc_id,)).fetchone()
                 self._delete(db, doc.doc_id)
                 db.execute(
-                    "INSERT INTO documents (doc_id, source, title, date, text, content_hash, fingerprint) VALUES (?,?,?,?,?,?,?)",
-                    (doc.doc_id, doc.source, doc.title, doc.date, doc.text, doc.content_hash, fingerprint),
+                    "INSERT INTO documents (doc_id, source, title, date, text, content_hash, fingerprint, access) VALUES (?,?,?,?,?,?,?,?)",
+                    (doc.doc_id, doc.source, doc.title, doc.date, doc.text, doc.content_hash, fingerprint,
+                     to_column(access) if access else old[0] if old else ALL),
                 )
                 if doc.pages:
                     db.execute("INSERT INTO pages (doc_id, pages) VALUES (?, ?)", (doc.doc_id, json.dumps([p.model_dump() for p in doc.pages])))
@@ -326,11 +354,12 @@ class Catalog:
         db.execute("DELETE FROM documents WHERE doc_id=?", (doc_id,))
 
     # --- filters & lexical search ---------------------------------------------
-    def resolve_filters(self, filters: Filters) -> list[str] | None:
-        """The doc ids a filter allows (None: no filter)."""
-        if filters.is_empty():
+    def resolve_filters(self, filters: Filters, groups: list[str] | None = None) -> list[str] | None:
+        """The doc ids a filter and a reader's groups allow (None: no restriction)."""
+        cond, args = visible_sql(groups, self._access)
+        if filters.is_empty() and (groups is None or self.db.execute(f"SELECT 1 FROM documents d WHERE NOT {cond} LIMIT 1", args).fetchone() is None):
             return None
-        where, args = [], []
+        where = [cond]
         if filters.doc_ids:
             where.append(f"doc_id IN ({','.join('?' * len(filters.doc_ids))})")
             args += filters.doc_ids
@@ -343,7 +372,7 @@ class Catalog:
         if filters.date_to:
             where.append("date <= ?")
             args.append(filters.date_to)
-        return [r[0] for r in self.db.execute(f"SELECT doc_id FROM documents WHERE {' AND '.join(where)}", args)]
+        return [r[0] for r in self.db.execute(f"SELECT doc_id FROM documents d WHERE {' AND '.join(where)}", args)]
 
     def lexical_search(self, query: str, limit: int, doc_ids: Sequence[str] | None = None) -> list[tuple[str, float]]:
         """BM25 over chunk terms: [(chunk_id, score)], best first (score higher = better)."""

@@ -18,11 +18,13 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 
+from assistant.store.access import ALL, chroma_meta, chroma_where, parse_groups
 from assistant.store.bm25 import LexicalIndex
 from assistant.store.catalog import Catalog
 from assistant.config import Settings
@@ -36,6 +38,7 @@ log = logging.getLogger(__name__)
 
 CATALOG_FILE = "catalog.sqlite3"
 BM25_DIR = "bm25"
+GROUPS_META = "vector_groups"  # "1": every vector's metadata holds its document's access groups
 
 
 class Store:
@@ -45,6 +48,7 @@ class Store:
         self.root = settings.store
         self._lock = threading.Lock()  # one lazy initialisation of the vector index across threads
         self._vectors: VectorIndex | None = None
+        self._access = threading.local()  # the groups this thread's ingest run gives documents (`ingesting_as`)
         path = self.root / CATALOG_FILE
         try:
             if self.root.exists() and not self.root.is_dir():
@@ -64,6 +68,8 @@ class Store:
             raise StoreOpenError(str(self.root), "read-only (not writable by this user, or read_only is set): cannot ingest")
         self.lexical = LexicalIndex(self.catalog, self.root / BM25_DIR)
         self._check_model()
+        if not self.read_only and self.catalog.get_meta(GROUPS_META) is None and self.catalog.counts()[1] == 0:
+            self.catalog.set_meta(GROUPS_META, "1")  # a new store: every vector will carry its groups
 
     def _check_model(self) -> None:
         name = self.embedder.name
@@ -129,6 +135,8 @@ class Store:
         a vector index that lost vectors while the store was clean (deleted `chroma/`, a
         different Chroma server): the vector count must match the catalog's chunk count."""
         self._check_writable()
+        if not self.groups_synced():  # a store from before access groups, or a change of groups cut short
+            self.sync_vector_groups()
         if self.catalog.get_meta("dirty") != "1":
             if self.vectors.count() != self.catalog.counts()[1]:
                 log.warning("vector index %s holds %d vectors for %d catalog chunks; reconciling",
@@ -171,7 +179,8 @@ class Store:
             items = [(docs[d], cs) for d, cs in by_doc.items()]
             # the sentence vectors are in the catalog (same transaction as the chunks): compose from them
             _, vecs = embed_documents(items, self.embedder.embed, self.embedder.count_tokens, self.catalog.sentence_vectors_by_text)
-            self.vectors.upsert([c.chunk_id for c in chunks], np.stack([vecs[c.chunk_id] for c in chunks]), [c.text for c in chunks], [_meta(c) for c in chunks])
+            metas = [_meta(c, self.catalog.access_of(c.doc_id) or [ALL]) for c in chunks]
+            self.vectors.upsert([c.chunk_id for c in chunks], np.stack([vecs[c.chunk_id] for c in chunks]), [c.text for c in chunks], metas)
         return {"orphans_deleted": len(orphans), "vectors_restored": len(missing)}
 
     def write_documents(self, items: Sequence[tuple[Document, list[Chunk], str]]) -> int:
@@ -186,13 +195,53 @@ class Store:
         new_chunks = [c for _, chunks, _ in items for c in chunks]
         new_ids = {c.chunk_id for c in new_chunks}
         to_embed = [c for c in new_chunks if c.chunk_id not in old_ids]
+        given: list[str] | None = getattr(self._access, "groups", None)
+        before = {doc.doc_id: self.catalog.access_of(doc.doc_id) for doc, _, _ in items}
+        groups = {d: given or old or [ALL] for d, old in before.items()}
         if to_embed:
-            self.vectors.upsert([c.chunk_id for c in to_embed], np.stack([vecs[c.chunk_id] for c in to_embed]), [c.text for c in to_embed], [_meta(c) for c in to_embed])
-        self.catalog.put_documents(items, sentences)
+            metas = [_meta(c, groups[c.doc_id]) for c in to_embed]
+            self.vectors.upsert([c.chunk_id for c in to_embed], np.stack([vecs[c.chunk_id] for c in to_embed]), [c.text for c in to_embed], metas)
+        self.catalog.put_documents(items, sentences, access=given)
+        kept = [c.chunk_id for c in new_chunks if c.chunk_id in old_ids and given and before[c.doc_id] != given]
+        if kept:  # an updated document whose groups changed: its unchanged chunks' vectors too
+            self.vectors.set_groups(kept, given or [ALL])
         stale = sorted(old_ids - new_ids)
         if stale:
             self.vectors.delete(stale)
         return len(to_embed)
+
+    # --- access groups (assistant.store.access) -------------------------------------
+    @contextmanager
+    def ingesting_as(self, groups: str | Sequence[str] | None) -> Iterator[None]:
+        """Documents this thread writes inside the block get these groups (None: a stored
+        document keeps its groups, a new one gets `all`)."""
+        self._access.groups = parse_groups(groups) if groups is not None else None
+        try:
+            yield
+        finally:
+            self._access.groups = None
+
+    def groups_synced(self) -> bool:
+        """Whether every vector's metadata carries its document's groups (dense search may filter on them)."""
+        return self.catalog.get_meta(GROUPS_META) == "1"
+
+    def set_access(self, doc_ids: Sequence[str], groups: str | Sequence[str]) -> None:
+        """Give documents new groups: catalog first (what readers check), then the vectors' metadata."""
+        self._check_writable()
+        names = parse_groups(groups)
+        synced = self.groups_synced()
+        self.catalog.set_meta(GROUPS_META, "0")  # a crash before the end: the next ingest re-syncs
+        self.catalog.set_access(doc_ids, names)
+        for d in doc_ids:
+            self.vectors.set_groups(sorted(self.catalog.chunk_ids(d)), names)
+        if synced:
+            self.catalog.set_meta(GROUPS_META, "1")
+
+    def sync_vector_groups(self) -> None:
+        """Write every document's groups into its vectors' metadata (stores from before access groups)."""
+        for info in self.catalog.list_documents():
+            self.vectors.set_groups(sorted(self.catalog.chunk_ids(info.doc_id)), self.catalog.access_of(info.doc_id) or [ALL])
+        self.catalog.set_meta(GROUPS_META, "1")
 
     def remove_documents(self, doc_ids: Sequence[str]) -> None:
         ids: set[str] = set()
@@ -203,12 +252,17 @@ class Store:
             self.vectors.delete(sorted(ids))
 
     # --- read ------------------------------------------------------------------
-    def dense_search(self, vector: np.ndarray, k: int, doc_ids: Sequence[str] | None) -> list[tuple[str, float]]:
+    def dense_search(
+        self, vector: np.ndarray, k: int, doc_ids: Sequence[str] | None, groups: list[str] | None = None
+    ) -> list[tuple[str, float]]:
         """The k nearest chunks by their (composed) vectors, re-ordered by their best sentence:
         score = max cosine of the question with the chunk's stored sentence vectors (a chunk
         without stored sentences keeps its vector's cosine). On SciFact (5,183 abstracts) this
-        took dense nDCG@10 from 0.650 to 0.692 at the same recall (docs/performance.md)."""
-        hits = self.vectors.query(vector, k, doc_ids)
+        took dense nDCG@10 from 0.650 to 0.692 at the same recall (docs/performance.md).
+        `groups` (a reader's): Chroma filters on the vectors' group keys before ranking; a store
+        whose vectors do not carry them yet needs `doc_ids` to hold the reader's documents."""
+        where = chroma_where(groups) if groups is not None and self.groups_synced() else None
+        hits = self.vectors.query(vector, k, doc_ids, where)
         sents = self.catalog.chunk_sentence_vectors([c for c, _ in hits])
         rescored = [(c, float(np.max(sents[c] @ vector)) if c in sents else s) for c, s in hits]
         return sorted(rescored, key=lambda cs: -cs[1])
@@ -217,8 +271,8 @@ class Store:
         self.catalog.close()
 
 
-def _meta(c: Chunk) -> dict[str, str | int]:
-    return {"doc_id": c.doc_id, "ordinal": c.ordinal}
+def _meta(c: Chunk, groups: Sequence[str]) -> dict[str, str | int | bool]:
+    return {"doc_id": c.doc_id, "ordinal": c.ordinal, **chroma_meta(groups)}
 
 
 def store_exists(root: Path) -> bool:

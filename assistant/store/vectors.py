@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from assistant.encode.embed import Embedder
+from assistant.store.access import replace_groups
 from assistant.errors import StoreUnavailableError
 
 log = logging.getLogger(__name__)
@@ -118,13 +119,24 @@ class VectorIndex:
         for i in range(0, len(ids), _BATCH):
             self.collection.delete(ids=ids[i : i + _BATCH])
 
-    def query(self, vector: np.ndarray, k: int, doc_ids: Sequence[str] | None = None) -> list[tuple[str, float]]:
-        """[(chunk_id, cosine similarity)], best first."""
+    def set_groups(self, ids: Sequence[str], groups: Sequence[str]) -> None:
+        """Replace the access-group keys in these chunks' metadata (assistant.store.access)."""
+        ids = list(ids)
+        for i in range(0, len(ids), _BATCH):
+            got = self.collection.get(ids=ids[i : i + _BATCH], include=["metadatas"])
+            if got["ids"]:
+                self.collection.update(ids=got["ids"], metadatas=[replace_groups(m, groups) for m in got["metadatas"]])
+
+    def query(
+        self, vector: np.ndarray, k: int, doc_ids: Sequence[str] | None = None, where: dict[str, Any] | None = None
+    ) -> list[tuple[str, float]]:
+        """[(chunk_id, cosine similarity)], best first; `where`: a further metadata filter (access groups)."""
         if doc_ids is not None and not doc_ids:
             return []
-        where = None
+        clauses = [where] if where else []
         if doc_ids is not None:
-            where = {"doc_id": doc_ids[0]} if len(doc_ids) == 1 else {"doc_id": {"$in": list(doc_ids)}}
+            clauses.append({"doc_id": doc_ids[0]} if len(doc_ids) == 1 else {"doc_id": {"$in": list(doc_ids)}})
+        where = None if not clauses else clauses[0] if len(clauses) == 1 else {"$and": clauses}
         # no count() first: Chroma (>= 1.0) returns fewer than k results for a small or empty
         # collection, and count() cost ~40 ms per question at 100k chunks
         res = self.collection.query(query_embeddings=[vector], n_results=k, where=where, include=["distances"])

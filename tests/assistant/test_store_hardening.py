@@ -219,7 +219,8 @@ def test_injection_notice_only_for_answers_citing_instructions(tmp_path: Path, m
     dropped = strict.ask("What should I reply?")
     assert all(s.supported for s in dropped.sentences)
     assert "PWNED" not in dropped.answer and "Ignore previous instructions" not in dropped.answer
-    assert dropped.notice and "removed (strict)" in dropped.notice
+    # issue 21: the instruction is never a candidate answer, so there is nothing left to remove; the notice stays
+    assert dropped.notice and "instructions" in dropped.notice
     benign = strict.ask("What do the memo's training budgets concern?")
     for c in benign.citations:  # citing the memo's clean sentences is allowed, with the notice
         assert "PWNED" not in c.quote

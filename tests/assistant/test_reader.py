@@ -1,0 +1,129 @@
+"""The span reader: windows over long passages, the shipped parameters in ONNX Runtime, the short
+answer inside the quoted sentence (JSON, CLI), and sources that disagree, on real files."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from assistant.answer import windows as W
+from assistant.encode.embed import load_tokenizer, minilm_path
+
+EVERYDAY = Path(__file__).resolve().parents[2] / "evals" / "datasets" / "everyday"
+
+
+def test_windows_cover_a_long_passage_with_overlap_and_exact_offsets() -> None:
+    tok = load_tokenizer(minilm_path())
+    passage = " ".join(f"Sentence number {i} names the officer Amara Osei." for i in range(60))
+    q = W.question_ids(tok, "Who is the officer?")
+    wins = W.windows(tok, q, passage)
+    assert len(wins) > 2
+    for w in wins:
+        assert len(w.ids) <= W.MAX_LEN and w.ids[w.first - 1] == tok.token_to_id("[SEP]")
+        assert len(w.ids) == len(w.type_ids) and w.type_ids[w.first] == 1
+    # consecutive windows overlap by STRIDE tokens and together reach the passage's end
+    assert wins[0].offsets[-W.STRIDE] == wins[1].offsets[0]
+    assert wins[-1].offsets[-1][1] == len(passage)
+    # a character span maps to tokens and back to the same characters
+    start = passage.index("Amara Osei", 300)
+    span = next(w.token_of(start, start + len("Amara Osei")) for w in wins if w.token_of(start, start + len("Amara Osei")))
+    w = next(w for w in wins if w.token_of(start, start + len("Amara Osei")))
+    assert passage[slice(*w.char_span(*span))] == "Amara Osei"
+
+
+def test_bad_parameter_file_is_a_one_line_error(tmp_path: Path) -> None:
+    from assistant.answer.reader import ReaderParametersError, SpanReader
+
+    bad = tmp_path / "reader.npz"
+    bad.write_bytes(b"not a zip")
+    with pytest.raises(ReaderParametersError, match="reader.npz: cannot read"):
+        SpanReader("fp32", bad)
+
+
+@pytest.fixture(scope="module")
+def everyday_store(tmp_path_factory: pytest.TempPathFactory, embedder) -> Path:  # type: ignore[no-untyped-def]
+    from assistant.api import Assistant
+    from assistant.config import Settings
+
+    store = tmp_path_factory.mktemp("everyday") / "store"
+    a = Assistant(Settings(store=store), embedder)
+    assert a.ingest([EVERYDAY]).documents == 2
+    a.close()
+    return store
+
+
+@pytest.fixture
+def reader_assistant(everyday_store: Path, embedder):  # type: ignore[no-untyped-def]
+    from assistant.api import Assistant
+    from assistant.config import Settings
+
+    a = Assistant(Settings(store=everyday_store, answer_scorer="reader"), embedder)
+    yield a
+    a.close()
+
+
+def test_acronym_answered_with_its_expansion_marked_inside_the_quote(reader_assistant) -> None:  # type: ignore[no-untyped-def]
+    a = reader_assistant.ask("What does JICC stand for?")
+    assert not a.refused
+    c = a.citations[0]
+    assert "Joint Intelligence Coordination Cell (JICC)" in c.quote
+    assert c.short_answer is not None and "Joint Intelligence Coordination Cell" in c.short_answer
+    d = a.to_dict()["citations"][0]
+    assert d["quote"][d["answer_start"] : d["answer_end"]] == c.short_answer
+
+
+def test_how_many_now_answered_with_the_number(reader_assistant) -> None:  # type: ignore[no-untyped-def]
+    a = reader_assistant.ask("How many provincial counter-terrorism units are there now?")
+    assert not a.refused and "reduced to fourteen" in a.citations[0].quote
+    assert a.citations[0].short_answer and "fourteen" in a.citations[0].short_answer
+
+
+def test_misspelled_question_answered(reader_assistant) -> None:  # type: ignore[no-untyped-def]
+    a = reader_assistant.ask("How many transactions did the Finacial Monitoring Unit flag?")
+    assert a.spelling == {"Finacial": "Financial"}
+    assert not a.refused and "312" in (a.citations[0].short_answer or "")
+
+
+def test_fact_the_documents_do_not_give_is_refused(reader_assistant) -> None:  # type: ignore[no-untyped-def]
+    for q in ("When was the Provincial Security Board dissolved?", "What does PTA stand for?"):
+        a = reader_assistant.ask(q)
+        assert a.refused, (q, a.answer)
+
+
+def test_cli_marks_the_short_answer(everyday_store: Path) -> None:
+    from tests.conftest import run_cli
+
+    out = run_cli("ask", "Who heads the JICC?", "--store", str(everyday_store), env={"CT_ASSISTANT_ANSWER_SCORER": "reader"})
+    assert out.returncode == 0, out.stderr
+    js = run_cli("ask", "Who heads the JICC?", "--store", str(everyday_store), "--json", env={"CT_ASSISTANT_ANSWER_SCORER": "reader"})
+    d = json.loads(js.stdout)
+    c = d["citations"][0]
+    short = c["quote"][c["answer_start"] : c["answer_end"]]
+    assert "Amara Osei" in short
+    # the text output shows the quote with the short answer marked inside it
+    assert short in out.stdout and out.stdout.count(short) >= 1
+
+
+def test_sources_that_disagree_are_named_and_cited(tmp_path: Path, make_assistant) -> None:  # type: ignore[no-untyped-def]
+    src = (EVERYDAY / "border_strategy.txt").read_text(encoding="utf-8")
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "strategy_a.txt").write_text(src, encoding="utf-8")
+    (docs / "strategy_b.txt").write_text(src.replace("23 crossing points", "31 crossing points"), encoding="utf-8")
+    a = make_assistant(answer_scorer="reader")
+    a.ingest([docs])
+    ans = a.ask("How many crossing points does the border agency operate?")
+    assert ans.conflicts and "Sources disagree" in ans.conflicts[0]
+    assert "23" in ans.conflicts[0] and "31" in ans.conflicts[0]
+    assert {c.doc_id for c in ans.citations} == {"strategy_a", "strategy_b"}
+    # the same text twice is no conflict
+    twin = tmp_path / "twin"
+    twin.mkdir()
+    for name in ("copy_a.txt", "copy_b.txt"):
+        shutil.copy(docs / "strategy_a.txt", twin / name)
+    b = make_assistant(store=tmp_path / "store2", answer_scorer="reader")
+    b.ingest([twin])
+    assert not b.ask("How many crossing points does the border agency operate?").conflicts

@@ -1,0 +1,59 @@
+"""A store with a restricted document beside the public corpus (issue 21)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import CORPUS, DATA
+
+ACCESS = DATA / "access"
+SPEC: dict[str, Any] = json.loads((ACCESS / "probes.json").read_text(encoding="utf-8"))
+SECRET_ID = SPEC["doc_id"]
+GROUP = "cell-k"
+
+
+@pytest.fixture(scope="module")
+def restricted_store(tmp_path_factory: pytest.TempPathFactory, embedder) -> Path:  # type: ignore[no-untyped-def]
+    """The shipped corpus (`all`) and operation_kestrel.md (group cell-k), ingested through the API."""
+    from assistant.api import Assistant
+    from assistant.config import Settings
+
+    root = tmp_path_factory.mktemp("restricted")
+    secret = root / "restricted"
+    shutil.copytree(ACCESS, secret, ignore=shutil.ignore_patterns("probes.json"))
+    a = Assistant(Settings(store=root / "store"), embedder)
+    assert not a.ingest([CORPUS]).failed
+    report = a.ingest([secret], access=GROUP)
+    assert report.added == 1 and not report.failed
+    a.close()
+    return root / "store"
+
+
+def secret_source(store: Path) -> str:
+    return str((store.parent / "restricted" / "operation_kestrel.md").resolve())
+
+
+def leaks(outputs: list[str], asked: list[str]) -> list[str]:
+    """Markers of the restricted document in the outputs that the questions asked did not hold."""
+    said = " ".join(asked).lower()
+    found = []
+    for marker in [*SPEC["markers"], SPEC["title"]]:
+        if marker.lower() in said:
+            continue
+        for out in outputs:
+            if marker.lower() in out.lower():
+                found.append(f"{marker!r} in {out[:200]!r}")
+                break
+    return found
+
+
+def answer_outputs(answer: Any) -> list[str]:
+    """Everything an answer shows (JSON, less the question as typed)."""
+    d = answer.to_dict()
+    d.pop("question", None)
+    return [json.dumps(d, ensure_ascii=False)]

@@ -1,0 +1,196 @@
+"""Access groups enforced in the store, before ranking (issue 21): a real store with the public
+corpus and one restricted document, asked through the Python API, chat sessions, the LlamaIndex
+retriever and engines, and the CLI, by a reader outside its group and by a member."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from assistant.errors import InvalidGroupError, UnknownDocumentError
+from assistant.types import Filters
+from tests.conftest import CORPUS, run_cli
+from tests.security.conftest import GROUP, SECRET_ID, SPEC, answer_outputs, leaks, secret_source
+
+
+def _open(store: Path, embedder: Any, groups: list[str] | None, **settings: Any):  # type: ignore[no-untyped-def]
+    from assistant.api import Assistant
+    from assistant.config import Settings
+
+    return Assistant(Settings(store=store, **settings), embedder, groups=groups)
+
+
+def _filters(p: dict[str, Any], store: Path) -> Filters | None:
+    f = Filters(
+        doc_ids=p.get("doc_ids", []), sources=[secret_source(store) if s == "SOURCE" else s for s in p.get("sources", [])],
+        date_from=p.get("date_from"), date_to=p.get("date_to"),
+    )
+    return None if f.is_empty() else f
+
+
+def _run_probe(a: Any, p: dict[str, Any], store: Path) -> tuple[list[Any], list[str]]:
+    """(answers, outputs) of one probe: a question (with filters) or a conversation."""
+    answers, outputs = [], []
+    if "turns" in p:
+        session = a.chat()
+        for t in p["turns"]:
+            ans = session.send(t)
+            answers.append(ans)
+            outputs += answer_outputs(ans)
+        return answers, outputs
+    try:
+        ans = a.ask(p["q"], filters=_filters(p, store))
+    except UnknownDocumentError as exc:
+        return [], [str(exc)]
+    return [ans], answer_outputs(ans)
+
+
+def test_groups_are_stored_in_the_catalog_and_the_vectors(restricted_store: Path, embedder) -> None:  # type: ignore[no-untyped-def]
+    owner = _open(restricted_store, embedder, None)
+    store = owner.store()
+    assert store.catalog.access_of(SECRET_ID) == [GROUP]
+    assert store.catalog.access_of("002_f76924cdbd8590c8") == ["all"]
+    assert store.groups_synced()
+    metas = store.vectors.collection.get(where={"doc_id": SECRET_ID}, include=["metadatas"])["metadatas"]
+    assert metas and all(m.get("g:" + GROUP) is True and "g:all" not in m for m in metas)
+    # dense search with the reader's `where`: no restricted chunk even when asking for every chunk
+    vec = embedder.embed_query("Who heads the Kestrel cell?")
+    hits = store.dense_search(vec, 100, None, ["all", "analysts"])
+    chunks = store.catalog.chunks([c for c, _ in hits])
+    assert hits and all(c.doc_id != SECRET_ID for c in chunks.values())
+    assert {c.doc_id for c in store.catalog.chunks([c for c, _ in store.dense_search(vec, 100, None, ["all", GROUP])]).values()} >= {SECRET_ID}
+    owner.close()
+
+
+def test_an_outsider_sees_nothing_of_the_restricted_document(restricted_store: Path, embedder) -> None:  # type: ignore[no-untyped-def]
+    outsider = _open(restricted_store, embedder, ["analysts"])
+    assert [d.doc_id for d in outsider.documents()] == sorted(p.stem for p in CORPUS.glob("*.txt"))
+    with pytest.raises(UnknownDocumentError) as hidden:
+        outsider.document(SECRET_ID)
+    with pytest.raises(UnknownDocumentError) as unknown:
+        outsider.document("no_such_doc")
+    assert str(hidden.value) == str(unknown.value).replace("no_such_doc", SECRET_ID)  # exactly like an unknown id
+    problems: list[str] = []
+    for p in SPEC["probes"]:
+        asked = p.get("turns") or [p["q"], *p.get("doc_ids", [])]
+        answers, outputs = _run_probe(outsider, p, restricted_store)
+        problems += leaks(outputs, asked)
+        for ans in answers:
+            problems += [f"cited {c.doc_id}" for c in ans.citations if c.doc_id == SECRET_ID]
+            problems += [f"context {c.doc_id}" for c in ans.contexts if c.doc_id == SECRET_ID]
+        for c in outsider.retrieve(p.get("q") or p["turns"][-1], top_k=20):
+            assert c.doc_id != SECRET_ID
+    assert len(SPEC["probes"]) >= 30
+    assert problems == []
+    outsider.close()
+
+
+def test_a_member_gets_the_answers(restricted_store: Path, embedder) -> None:  # type: ignore[no-untyped-def]
+    member = _open(restricted_store, embedder, [GROUP])
+    assert SECRET_ID in [d.doc_id for d in member.documents()]
+    assert member.document(SECRET_ID).title == SPEC["title"]
+    missed = []
+    for p in SPEC["probes"]:
+        if p.get("answer"):
+            ans = member.ask(p["q"])
+            if ans.refused or not any(p["answer"] in c.quote and c.doc_id == SECRET_ID for c in ans.citations):
+                missed.append((p["q"], ans.answer))
+    ans = member.ask("Who heads the Kestrel cell?", filters=Filters(doc_ids=[SECRET_ID]))
+    assert not ans.refused and "Tariq Nadeem" in ans.citations[0].quote
+    ans = member.ask("Who heads the Kestrel cell?", filters=Filters(sources=[secret_source(restricted_store)]))
+    assert not ans.refused
+    session = member.chat()
+    session.send("Who heads the Kestrel cell?")
+    follow = session.send("How much money did it receive?")
+    assert any("84.3" in c.quote for c in follow.citations), follow.answer
+    assert missed == []
+    member.close()
+
+
+def test_llamaindex_retriever_and_engines_obey_the_groups(restricted_store: Path, embedder) -> None:  # type: ignore[no-untyped-def]
+    outsider = _open(restricted_store, embedder, ["analysts"])
+    nodes = outsider.as_retriever(top_k=20).retrieve("Who heads the Kestrel cell? Zarghun compound Blue Heron")
+    assert nodes and all(n.node.metadata["doc_id"] != SECRET_ID for n in nodes)
+    response = outsider.as_query_engine().query("How much did the Kestrel cell receive?")
+    assert leaks([str(response), json.dumps(response.metadata, default=str)], ["How much did the Kestrel cell receive?"]) == []
+    assert all(n.node.metadata["doc_id"] != SECRET_ID for n in response.source_nodes)
+    chat = outsider.as_chat_engine()
+    chat.chat("What is NIFTAC?")
+    reply = chat.chat("Who is the informant codenamed Blue Heron?")
+    assert all(n.node.metadata["doc_id"] != SECRET_ID for n in reply.source_nodes)
+    member = _open(restricted_store, embedder, [GROUP])
+    response = member.as_query_engine().query("Who heads the Kestrel cell?")
+    assert any(n.node.metadata["doc_id"] == SECRET_ID for n in response.source_nodes)
+    outsider.close()
+    member.close()
+
+
+def test_reingest_with_another_access_changes_it(tmp_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]
+    from tests.security.conftest import ACCESS
+
+    store = tmp_path / "store"
+    owner = _open(store, embedder, None)
+    owner.ingest([CORPUS])
+    owner.ingest([ACCESS], access="cell-k,legal")
+    outsider = _open(store, embedder, ["analysts"])
+    assert outsider.ask("Who heads the Kestrel cell?").refused
+    owner.ingest([ACCESS], access="all")  # unchanged file, new groups
+    assert owner.store().catalog.access_of(SECRET_ID) == ["all"]
+    metas = owner.store().vectors.collection.get(where={"doc_id": SECRET_ID}, include=["metadatas"])["metadatas"]
+    assert all(m.get("g:all") is True and "g:cell-k" not in m for m in metas)
+    assert not outsider.ask("Who heads the Kestrel cell?").refused
+    owner.ingest([ACCESS])  # no --access: the document keeps its groups
+    assert owner.store().catalog.access_of(SECRET_ID) == ["all"]
+    owner.ingest([ACCESS], access="legal")
+    assert outsider.ask("Who heads the Kestrel cell?").refused
+    assert not _open(store, embedder, ["legal"]).ask("Who heads the Kestrel cell?").refused
+    with pytest.raises(InvalidGroupError, match="bad group"):
+        owner.ingest([ACCESS], access="bad group")
+    assert owner.store().catalog.access_of(SECRET_ID) == ["legal"]  # a bad name changed nothing
+    for a in (owner, outsider):
+        a.close()
+
+
+def test_a_store_from_before_access_groups_opens_and_is_migrated(tmp_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]
+    store = tmp_path / "store"
+    owner = _open(store, embedder, None)
+    owner.ingest([CORPUS])
+    owner.close()
+    db = sqlite3.connect(store / "catalog.sqlite3")  # as an older version left it: no column, vectors without groups
+    db.execute("ALTER TABLE documents DROP COLUMN access")
+    db.execute("DELETE FROM meta WHERE key='vector_groups'")
+    db.commit()
+    db.close()
+    reader = _open(store, embedder, ["analysts"])
+    assert reader.store().catalog.access_of("002_f76924cdbd8590c8") == ["all"]  # the column came back with its default
+    assert not reader.store().groups_synced()
+    assert not reader.ask("How much did the KP cabinet authorize for police equipment?").refused  # dense by doc ids meanwhile
+    reader.close()
+    owner = _open(store, embedder, None)
+    owner.ingest([CORPUS])  # the next ingest writes the groups into the vectors
+    assert owner.store().groups_synced()
+    metas = owner.store().vectors.collection.get(include=["metadatas"])["metadatas"]
+    assert metas and all(m.get("g:all") is True for m in metas)
+    owner.close()
+
+
+@pytest.mark.slow
+def test_cli_access_and_groups(restricted_store: Path, tmp_path: Path) -> None:
+    store = str(restricted_store)
+    r = run_cli("ask", "Who heads the Kestrel cell?", "--store", store, "--groups", "analysts", "--json")
+    assert r.returncode == 0, r.stderr
+    assert leaks([r.stdout], ["Who heads the Kestrel cell?"]) == [] and json.loads(r.stdout)["refused"]
+    r = run_cli("ask", "Who heads the Kestrel cell?", "--store", store, "--groups", "analysts", "--doc", SECRET_ID)
+    assert r.returncode == 2 and r.stderr.strip() == f"ct-assistant: error: unknown document id: '{SECRET_ID}' (see `ct-assistant docs list`)"
+    r = run_cli("docs", "list", "--store", store, "--groups", "analysts")
+    assert r.returncode == 0 and SECRET_ID not in r.stdout and "Kestrel" not in r.stdout and "NIFTAC" in r.stdout
+    r = run_cli("docs", "show", SECRET_ID, "--store", store, "--groups", "analysts")
+    assert r.returncode == 2 and "unknown document id" in r.stderr
+    r = run_cli("ask", "Who heads the Kestrel cell?", "--store", store, "--groups", GROUP)
+    assert r.returncode == 0 and "Tariq Nadeem" in r.stdout
+    r = run_cli("ingest", str(CORPUS), "--store", store, "--access", "a b")
+    assert r.returncode == 2 and r.stderr.count("\n") == 1 and "access group 'a b'" in r.stderr
