@@ -250,9 +250,10 @@ def render_page_html(view: PageView) -> str:
     note = f'<div class="ct-page-note">{html.escape(view.note)}</div>' if view.note else ""
     ocr = " · OCR" if view.page.ocr else ""
     pdf_href = f"{file_url(view.pdf)}#page={view.page.n}"
+    of_file = f"page {view.page.n} of the file"  # where the printed label differs, the file's own count is in the tooltip
     return (
         f'<div class="ct-page" data-page="{view.page.n}">'
-        f'<div class="ct-page-head">Page {html.escape(label)} (page {view.page.n} of the file){ocr} · '
+        f'<div class="ct-page-head"><span class="ct-page-label" title="{of_file}">p. {html.escape(label)}</span>{ocr} · '
         f'<a class="ct-open-pdf" href="{html.escape(pdf_href)}" target="_blank" rel="noopener">open the PDF at this page</a></div>'
         f'<div class="ct-page-img" style="aspect-ratio:{view.width:.2f}/{view.height:.2f}">'
         f'<img src="{html.escape(file_url(view.png))}" alt="page {html.escape(label)}">{boxes}</div>{note}</div>'

@@ -54,10 +54,11 @@ def test_browser_pdf_citation_shows_the_page_with_the_quote_marked(pdf_served: S
         expect(page.locator("#ct-sources")).to_contain_text("p. 3")
         answer.locator("a[href^='#cite-']").first.click()
         # today's text view, and beside it the page
-        expect(page.locator("#ct-passage mark")).to_contain_text("1,412", timeout=TIMEOUT_MS)
+        expect(page.locator("#ct-passage mark.ct-hl")).to_contain_text("1,412", timeout=TIMEOUT_MS)
         view = page.locator("#ct-passage .ct-page")
         expect(view).to_be_visible(timeout=TIMEOUT_MS)
-        expect(view).to_contain_text("Page 3 (page 5 of the file)")
+        expect(view.locator(".ct-page-head")).to_contain_text("p. 3")
+        assert view.locator(".ct-page-label").get_attribute("title") == "page 5 of the file"
         img = view.locator("img")
         page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=img.element_handle(), timeout=TIMEOUT_MS)
         assert img.evaluate("i => i.naturalWidth") > 500

@@ -10,7 +10,7 @@ from urllib.parse import urlparse
 import pytest
 
 from assistant.errors import ConfigError, ReadError
-from tests.conftest import DOC_CTD, DOC_NIFTAC, run_cli
+from tests.conftest import CORPUS, DOC_CTD, DOC_NIFTAC, run_cli
 from tests.ui.conftest import Served, start
 
 KP_QUESTION = "How much did the KP cabinet authorize for police equipment?"
@@ -43,7 +43,7 @@ class Page:
         from playwright.sync_api import expect
 
         expect(bots).to_have_count(before + 1, timeout=TIMEOUT_MS)
-        expect(bots.nth(before)).to_contain_text("mode:", timeout=TIMEOUT_MS)  # the final render, not the placeholder
+        expect(bots.nth(before).locator("details.ct-about")).to_have_count(1, timeout=TIMEOUT_MS)  # the final render, not the placeholder
 
     def last_answer(self) -> Any:
         return self.page.locator("#ct-chat [data-testid='bot']").last
@@ -69,13 +69,18 @@ def test_browser_answer_citation_highlight_feedback(served: Served, browser: Any
         expect(marker).to_have_text("[1]")
         # sources list: title and date
         expect(page.locator("#ct-sources")).to_contain_text("NIFTAC, NACTA and the revival of civilian counter-terrorism")
-        expect(page.locator("#ct-sources")).to_contain_text("no date")
+        assert "no date" not in page.locator("#ct-sources").inner_text()  # a date is shown only when known
         page.screenshot(path=str(artifacts / "chat-answer.png"), full_page=True)
 
         marker.click()
-        mark = page.locator("#ct-passage mark")
+        mark = page.locator("#ct-passage mark.ct-hl")
         expect(mark).to_contain_text("Rs567.7 million", timeout=TIMEOUT_MS)
-        expect(page.locator("#ct-passage")).to_contain_text(DOC_NIFTAC)
+        # title on top; the document id and offsets are folded under "Details"
+        details = page.locator("#ct-passage details.ct-details")
+        assert DOC_NIFTAC not in details.inner_text() and "characters" not in page.locator("#ct-passage").inner_text()
+        details.locator("summary").click()
+        expect(details).to_have_attribute("open", "")
+        assert DOC_NIFTAC in details.inner_text()
         # the highlighted text is exactly the citation's quote
         quote = served.assistant.ask(KP_QUESTION).citations[0].quote
         assert mark.inner_text().split() == quote.split()
@@ -104,10 +109,11 @@ def test_browser_refusal_is_shown_with_reason(served: Served, browser: Any, arti
     try:
         p.send(OFF_TOPIC)
         answer = p.last_answer()
-        expect(answer).to_contain_text("Cannot answer from the documents")
-        expect(answer).to_contain_text("Reason:")
+        expect(answer.locator(".ct-refusal")).to_contain_text("The documents don't say: ")
+        assert answer.inner_text().count("don't say") == 1, "said once"
         assert answer.locator("a[href^='#cite-']").count() == 0
-        expect(p.page.locator("#ct-sources")).to_contain_text("refused")
+        expect(p.page.locator("#ct-sources")).to_contain_text("the documents don't say")
+        expect(p.page.locator("#ct-status")).to_have_text("No answer in the documents.")  # the reason is not repeated
         p.page.screenshot(path=str(artifacts / "chat-refusal.png"), full_page=True)
         assert p.external == []
     finally:
@@ -129,10 +135,10 @@ def test_browser_refusal_reason_reads_as_plain_text(served: Served, browser: Any
     try:
         p.send(question)
         answer = p.last_answer()
-        expect(answer).to_contain_text("Reason:")
+        expect(answer.locator(".ct-refusal")).to_be_visible()
         shown = answer.inner_text()
         assert "\\" not in shown, shown
-        assert " ".join(f"Reason: {reason}.".split()) in " ".join(shown.split())
+        assert " ".join(f"The documents don't say: {reason.rstrip('.')}.".split()) in " ".join(shown.split())
         # Gradio draws a floating label on top of the message area: once the chat scrolls it hides
         # the first line of whatever message is at the top. None may be shown.
         floating = p.page.locator("#ct-chat label.float[data-testid='block-label']")
@@ -209,15 +215,15 @@ class _FakeLLMSession:
 def test_browser_llm_style_answer_flags_unsupported(served: Served, browser: Any, artifacts: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from playwright.sync_api import expect
 
-    import assistant.ui.app
+    import assistant.ui.handlers
 
-    monkeypatch.setattr(assistant.ui.app, "new_chat_session", _FakeLLMSession)
+    monkeypatch.setattr(assistant.ui.handlers, "new_chat_session", _FakeLLMSession)
     p = Page(browser, served.url)
     try:
         p.send("and the money?")
         answer = p.last_answer()
         expect(answer).to_contain_text("Understood as: " + KP_QUESTION)
-        expect(answer).to_contain_text("mode: fake-llm-135m")
+        expect(answer.locator("details.ct-about")).to_contain_text("fake-llm-135m")
         flagged = answer.locator(".ct-unsupported")
         expect(flagged).to_have_count(1)
         expect(flagged).to_contain_text("It also bought <b>tanks</b>")  # shown as text, not markup
@@ -239,7 +245,7 @@ def test_browser_two_sessions_do_not_cross(served: Served, browser: Any) -> None
             p.page.locator("#ct-question textarea").fill(q)
             p.page.locator("#ct-send").click()
         for p in (a, b):
-            expect(p.page.locator("#ct-chat [data-testid='bot']").last).to_contain_text("mode:", timeout=TIMEOUT_MS)
+            expect(p.page.locator("#ct-chat [data-testid='bot']").last.locator("details.ct-about")).to_have_count(1, timeout=TIMEOUT_MS)
         chat_a, chat_b = a.page.locator("#ct-chat").inner_text(), b.page.locator("#ct-chat").inner_text()
         assert "police equipment" in chat_a and "France" not in chat_a
         assert "France" in chat_b and "police equipment" not in chat_b
@@ -275,6 +281,13 @@ def test_gradio_client_ask_endpoint(served: Served) -> None:
 
     docs = client.predict(api_name="/documents")
     assert {d["doc_id"] for d in docs} == {DOC_CTD, DOC_NIFTAC}
+    # web users see a display name and the id, never the server's paths (issue 20 defect 3)
+    assert all(set(d) == {"doc_id", "name", "file", "date", "chunks"} for d in docs)
+    assert {d["file"] for d in docs} == {f"{DOC_CTD}.txt", f"{DOC_NIFTAC}.txt"}
+    served_json = str(docs) + str(d) + str(refused)
+    assert "/" not in "".join(str(x["file"]) + str(x["name"]) for x in docs)
+    assert str(CORPUS) not in served_json and str(served.settings.store) not in served_json
+    assert [c["source"] for c in d["citations"]] == [f"{c['doc_id']}.txt" for c in d["citations"]]
 
     api = client.view_api(print_info=False, return_format="dict")
     assert set(api["named_endpoints"]) == {"/ask", "/documents"}, "UI events must not be callable API endpoints"
@@ -393,7 +406,7 @@ def test_handlers_sessions_are_separate_under_concurrency(corpus_assistant: Any,
     assert a.session is not b.session
     assert [x.question for x in a.answers] == [KP_QUESTION] and [x.question for x in b.answers] == [OFF_TOPIC]
     assert "France" not in str(a.session.history) and "police equipment" not in str(b.session.history)
-    assert "Rs567.7 million" in results["a"][0][-1]["content"] and "Cannot answer" in results["b"][0][-1]["content"]
+    assert "Rs567.7 million" in results["a"][0][-1]["content"] and "The documents don't say" in results["b"][0][-1]["content"]
 
     passage, sources = ui.open_citation("1-1", a)
     assert "<mark" in passage and "Rs567.7 million" in passage and 'class="ct-selected"' in sources
@@ -508,7 +521,7 @@ def test_rendering_escapes_untrusted_text_and_flags_unsupported() -> None:
     assert md.count("(#cite-3-1)") == 2 and "#cite-3-7" not in md  # markers to unknown citations are dropped
     assert '<span class="ct-unsupported"' in md and "unsupported</span>" in md
     assert "\\[a\\]\\(http://evil\\)" in md and "\\$5" in md  # no live links or LaTeX from model text
-    assert "mode: smollm2" in md and "extractive fallback" in md
+    assert '<details class="ct-about">' in md and "smollm2" in md and "extractive fallback" in md
 
     passage = render_passage_html(cit, text, None)
     assert "<script>" not in passage and "&lt;script&gt;" in passage
@@ -518,5 +531,5 @@ def test_rendering_escapes_untrusted_text_and_flags_unsupported() -> None:
 
     refused = Answer(question="q", answer="The documents don't say.", refused=True, mode="extractive", refusal_reason="no <match>")
     md = render_answer_md(refused, 1)
-    assert "Cannot answer from the documents" in md and "Reason: no &lt;match&gt;" in md and "#cite-" not in md
+    assert "The documents don't say: no &lt;match&gt;." in md and "#cite-" not in md and md.count("don't say") == 1
 
