@@ -1,6 +1,9 @@
 # The two set-up commands (see README):  make demo   |   make test
 PYTHON ?= python3
 PIP    := $(PYTHON) -m pip
+# -qq: pip's errors only; its warnings about this machine's package configuration (index locations,
+# running as root) are not the project's output. Each step prints one `==>` line.
+PIP_QUIET := -qq --disable-pip-version-check
 STORE  ?= data/store
 # llama-cpp-python builds from source; the default native build dies with "Illegal instruction" here.
 export CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
@@ -15,26 +18,34 @@ export ANONYMIZED_TELEMETRY=False
 OCR_APT := tesseract-ocr tesseract-ocr-eng
 
 install:
-	$(PIP) install -q torch==2.13.0
-	$(PIP) install -q -e .
-	command -v tesseract >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq $(OCR_APT) >/dev/null) \
+	@echo "==> install: torch (CPU build), ct-assistant and its dependencies"
+	@$(PIP) install $(PIP_QUIET) torch==2.13.0
+	@$(PIP) install $(PIP_QUIET) -e .
+	@command -v tesseract >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq $(OCR_APT) >/dev/null 2>&1) \
 		|| echo "warning: could not install $(OCR_APT); scanned PDF pages will be skipped" >&2
 
 ingest:
-	ct-assistant ingest data/corpus --store $(STORE) --prune
+	@echo "==> ingest: data/corpus into $(STORE)"
+	@ct-assistant ingest data/corpus --store $(STORE) --prune
 
 # Main job: install, ingest the shipped corpus, answer, then start the chat UI.
 demo: install ingest
-	ct-assistant ask "Why did NACTA struggle with CTD integration?" --store $(STORE)
-	ct-assistant serve --store $(STORE)
+	@echo "==> ask: Why did NACTA struggle with CTD integration?"
+	@ct-assistant ask "Why did NACTA struggle with CTD integration?" --store $(STORE)
+	@echo "==> serve: the chat UI (Ctrl+C to stop)"
+	@ct-assistant serve --store $(STORE)
 
 test-deps: install
-	$(PIP) install -q -e ".[test]"
-	command -v chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
-	command -v tesseract >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq $(OCR_APT) >/dev/null)
+	@echo "==> install: test dependencies (the first time llama-cpp-python compiles from source: minutes)"
+	@$(PIP) install $(PIP_QUIET) -e ".[test]"
+	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null 2>&1) \
+		|| (echo "error: apt-get install chromium failed (the browser tests need it)" >&2; exit 1)
+	@command -v tesseract >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq $(OCR_APT) >/dev/null 2>&1) \
+		|| (echo "error: apt-get install $(OCR_APT) failed (the OCR tests need it)" >&2; exit 1)
 
 test: test-deps
-	$(PYTHON) -m pytest -q
+	@echo "==> test: python -m pytest -q"
+	@$(PYTHON) -m pytest -q
 
 eval: install ingest
 	ct-assistant eval run --set evals/datasets/ct_editorials.jsonl --store $(STORE) --out reports/eval
