@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 import logging
 import re
+import sqlite3
 import threading
 import uuid
 from collections.abc import Iterator, Sequence
@@ -205,7 +206,16 @@ class ChatUI:
         if not isinstance(state, UiSession) or not state.answers:
             return "Ask a question first, then rate the answer.", comment
         answer = state.answers[-1]
-        row = self.feedback.add(
+        try:
+            row = self._add_feedback(rating, comment, answer, state)
+        except (AssistantError, sqlite3.Error, OSError) as exc:  # e.g. a read-only store with no --feedback-db
+            log.warning("feedback not saved to %s: %s", self.feedback.path, exc)
+            return "Feedback not saved: the server cannot write its feedback file (ask the administrator to set --feedback-db).", comment
+        word = "helpful" if rating == "helpful" else "not helpful"
+        return f"Thanks: feedback #{row} recorded ({word}).", ""
+
+    def _add_feedback(self, rating: str, comment: str, answer: Answer, state: UiSession) -> int:
+        return self.feedback.add(
             rating=rating,
             comment=comment or "",
             question=answer.question,
@@ -217,8 +227,6 @@ class ChatUI:
             filters=state.filters[-1] if state.filters else {},
             session_id=state.id,
         )
-        word = "helpful" if rating == "helpful" else "not helpful"
-        return f"Thanks: feedback #{row} recorded ({word}).", ""
 
     # uploads --------------------------------------------------------------------------------
     def upload(self, files: Sequence[Any] | None, user: str | None = None, access: Sequence[str] | None = None) -> tuple[str, Any]:

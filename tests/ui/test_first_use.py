@@ -248,3 +248,17 @@ def test_documents_endpoint_shows_no_server_paths(corpus_assistant: Any, tmp_pat
     labels = [label for label, _ in ui.document_choices()]
     assert "NIFTAC, NACTA and the revival of civilian counter-terrorism" in labels
     assert all("no date" not in label for label in labels)
+
+
+def test_feedback_on_a_read_only_deployment_is_a_message_not_a_failure(corpus_assistant: Any, tmp_path: Path) -> None:
+    """Serving a store the service may not write (issue 20 defect 5): rating an answer says the
+    feedback was not saved, in one line, and the page goes on."""
+    from assistant.types import Answer
+    from assistant.ui.handlers import ChatUI, UiSession
+
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    ui = ChatUI(corpus_assistant, corpus_assistant.settings.model_copy(update={"feedback_db": blocker / "feedback.sqlite3"}))
+    state = UiSession(answers=[Answer(question="q", answer="a", refused=True, mode="extractive")])
+    status, comment = ui.rate("helpful", "kept", state)
+    assert status.startswith("Feedback not saved") and "--feedback-db" in status and comment == "kept"
