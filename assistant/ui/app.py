@@ -106,7 +106,7 @@ def build_app(assistant: Assistant, settings: Settings | None = None, users: dic
                 with gr.Row(elem_id="ct-status-row"):
                     new = gr.Button("New conversation", elem_id="ct-new", size="sm", scale=0, min_width=160)
                     status = gr.Markdown("", elem_id="ct-status")
-                # feedback on one row, within the first screen at 1280x900 (tests/ui/test_layout.py)
+                # feedback on one row, within the first screen at 1280x900 (tests/ui/test_first_use.py)
                 with gr.Row(elem_id="ct-feedback", equal_height=False):
                     comment = gr.Textbox(
                         show_label=False, placeholder="Feedback on the latest answer (optional comment)", elem_id="ct-comment", lines=1, scale=4
