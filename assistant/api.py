@@ -108,7 +108,7 @@ class Assistant:
             changed = [d for d in ids if store.catalog.access_of(d) != groups]
             if changed:
                 store.set_access(changed, groups)
-        self._audit("ingest", paths=[str(p) for p in paths], access=groups, added=report.added, updated=report.updated, failed=len(report.failed))
+        self.audit("ingest", paths=[str(p) for p in paths], access=groups, added=report.added, updated=report.updated, failed=len(report.failed))
         return report
 
     def ingest_documents(self, docs: Iterable[Any], show_progress: bool = False, access: str | Sequence[str] | None = None) -> IngestReport:
@@ -124,7 +124,7 @@ class Assistant:
         changed = [d.doc_id for d in ours if groups is not None and store.catalog.access_of(d.doc_id) not in (None, groups)]
         if changed:
             store.set_access(changed, groups or [])
-        self._audit("ingest", documents=len(ours), access=groups, added=report.added, updated=report.updated, failed=len(report.failed))
+        self.audit("ingest", documents=len(ours), access=groups, added=report.added, updated=report.updated, failed=len(report.failed))
         return report
 
     def document(self, doc_id: str) -> Document:
@@ -136,7 +136,8 @@ class Assistant:
     def documents(self) -> list[DocumentInfo]:
         return self.store().catalog.list_documents(self.groups)
 
-    def _audit(self, kind: str, **fields: Any) -> None:
+    def audit(self, kind: str, **fields: Any) -> None:
+        """One line in the audit log (`settings.audit_log`), as this assistant's user."""
         if self.settings.audit_log is not None:
             from assistant.store.audit import write_event
 
@@ -144,7 +145,7 @@ class Assistant:
 
     def _audit_answer(self, answer: Answer) -> None:
         extra = {"answer": answer.answer} if self.settings.audit_answers else {}
-        self._audit(
+        self.audit(
             "question", question=answer.question, standalone_question=answer.standalone_question, refused=answer.refused,
             cited=sorted({c.doc_id for c in answer.citations}), **extra,
         )

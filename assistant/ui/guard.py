@@ -1,7 +1,7 @@
 """Who may reach the web chat and what may be uploaded: bind/auth checks, upload limits.
 
 Binds 127.0.0.1 by default; any other interface needs authentication (`--auth user:password`
-or an auth file). Uploads are checked for type and size before anything is stored.
+or an auth file of hashed passwords and groups, `assistant.ui.users`). Uploads are checked for type and size before anything is stored.
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from assistant.errors import ConfigError, ReadError
+from assistant.errors import AuthFileError, ConfigError, ReadError
+from assistant.ui.users import User, hash_password, read_users
 
 if TYPE_CHECKING:
     from assistant.config import Settings
@@ -35,25 +36,21 @@ def is_loopback(host: str) -> bool:
     return ip in (ipaddress.ip_address("127.0.0.1"), ipaddress.ip_address("::1"))
 
 
-def load_auth(settings: Settings) -> list[tuple[str, str]]:
-    """User/password pairs from `settings.auth` ("user:password") and `settings.auth_file` (one pair a line)."""
-    pairs: list[tuple[str, str]] = []
-    if settings.auth:
-        pairs.append(_split_pair(settings.auth, "auth"))
+def load_auth(settings: Settings) -> dict[str, User]:
+    """The users who may log in: `settings.auth_file` (hashed, with groups; `assistant.ui.users`)
+    and `settings.auth` ("user:password", hashed here in memory; groups: `all` and their own)."""
+    users: dict[str, User] = {}
     if settings.auth_file:
         path = Path(settings.auth_file)
-        try:
-            lines = path.read_text(encoding="utf-8").splitlines()
-        except OSError as exc:
-            raise ConfigError("auth_file", str(path), f"cannot read: {exc.strerror or exc}") from exc
-        for i, line in enumerate(lines, 1):
-            line = line.strip()
-            if not line or line.startswith("#"):
-                continue
-            pairs.append(_split_pair(line, f"auth_file line {i}"))
-        if not pairs:
-            raise ConfigError("auth_file", str(path), "no user:password lines")
-    return pairs
+        if not path.is_file():
+            raise AuthFileError(str(path), "cannot read: no such file (create it with `ct-assistant users add NAME --auth-file FILE`)")
+        users.update(read_users(path))
+        if not users:
+            raise AuthFileError(str(path), "no users (add one with `ct-assistant users add NAME --auth-file FILE`)")
+    if settings.auth:
+        name, password = _split_pair(settings.auth, "auth")
+        users[name] = User(name, hash_password(password), [])
+    return users
 
 
 def _split_pair(text: str, where: str) -> tuple[str, str]:
@@ -63,7 +60,7 @@ def _split_pair(text: str, where: str) -> tuple[str, str]:
     return user.strip(), password
 
 
-def check_bind(host: str, auth: Sequence[tuple[str, str]]) -> None:
+def check_bind(host: str, auth: Sequence[object] | dict[str, User]) -> None:
     """Refuse to serve on anything but loopback without authentication."""
     if not host or host != host.strip() or any(ch.isspace() or ch < " " for ch in host):
         raise ConfigError("host", host, "not a host name or address (no spaces or control characters)")

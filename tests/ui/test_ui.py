@@ -301,8 +301,10 @@ def test_auth_is_enforced_when_set(corpus_store: Path, embedder: Any, tmp_path: 
     from assistant.config import Settings
     from tests.conftest import free_port
 
+    from assistant.ui.users import add_user
+
     auth_file = tmp_path / "users.txt"
-    auth_file.write_text("# staff\nalice:s3cret\n\n", encoding="utf-8")
+    add_user(auth_file, "alice", "s3cret", None)  # hashed (issue 21); plain-text lines are refused
     settings = Settings(store=corpus_store, port=free_port(), auth_file=auth_file, feedback_db=tmp_path / "fb.sqlite3")
     a = Assistant(settings, embedder)
     s = start(settings, a)
@@ -338,14 +340,21 @@ def test_other_interface_needs_auth(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="requires --auth"):
         serve(Settings(store=tmp_path / "nowhere", host="127.0.0.2"))
 
-    assert load_auth(Settings(store=tmp_path, auth="bob:pw:with:colons")) == [("bob", "pw:with:colons")]
+    from assistant.errors import AuthFileError
+    from assistant.ui.users import add_user, verify
+
+    users = load_auth(Settings(store=tmp_path, auth="bob:pw:with:colons"))  # held hashed in memory
+    assert list(users) == ["bob"] and verify(users["bob"], "pw:with:colons") and not verify(users["bob"], "pw")
     f = tmp_path / "users"
-    f.write_text("a:1\n# comment\n\nb:2\n", encoding="utf-8")
-    assert load_auth(Settings(store=tmp_path, auth_file=f)) == [("a", "1"), ("b", "2")]
+    add_user(f, "a", "1", None)
+    add_user(f, "b", "2", "analysts")
+    f.write_text(f.read_text(encoding="utf-8") + "# comment\n\n", encoding="utf-8")
+    users = load_auth(Settings(store=tmp_path, auth_file=f))
+    assert sorted(users) == ["a", "b"] and users["b"].groups == ["analysts"] and verify(users["a"], "1")
     f.write_text("no-colon-here\n", encoding="utf-8")
-    with pytest.raises(ConfigError, match="auth_file line 1"):
+    with pytest.raises(AuthFileError, match="line 1"):
         load_auth(Settings(store=tmp_path, auth_file=f))
-    with pytest.raises(ConfigError, match="cannot read"):
+    with pytest.raises(AuthFileError, match="cannot read"):
         load_auth(Settings(store=tmp_path, auth_file=tmp_path / "missing"))
 
 

@@ -1,0 +1,140 @@
+"""The web chat with two logged-in users (issue 21): a real server, users written by
+`ct-assistant users add` (hashed), the Gradio client logged in as each. The outsider's answers
+and document list hold nothing of the restricted document; the member's do. Uploads are
+private to the uploader unless they pick one of their groups."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from assistant.errors import AuthFileError
+from tests.conftest import CORPUS, free_port, run_cli
+from tests.security.conftest import ACCESS, GROUP, SECRET_ID, SPEC, leaks
+
+PASSWORDS = {"alice": "kestrel-member-pw", "bob": "outsider-pw-2"}
+
+
+@pytest.fixture(scope="module")
+def web(tmp_path_factory: pytest.TempPathFactory, embedder) -> Iterator[dict[str, Any]]:  # type: ignore[no-untyped-def]
+    from assistant.api import Assistant
+    from assistant.config import Settings
+    from tests.ui.conftest import start
+
+    root = tmp_path_factory.mktemp("web")
+    owner = Assistant(Settings(store=root / "store"), embedder)
+    owner.ingest([CORPUS])
+    owner.ingest([ACCESS], access=GROUP)
+    owner.close()
+    users = root / "users.txt"
+    for name, groups in (("alice", GROUP), ("bob", "analysts")):
+        r = run_cli("users", "add", name, "--groups", groups, "--auth-file", str(users), input=PASSWORDS[name] + "\n")
+        assert r.returncode == 0, r.stderr
+    settings = Settings(
+        store=root / "store", port=free_port(), auth_file=users, allow_upload=True, audit_log=root / "audit.jsonl",
+        feedback_db=root / "feedback.sqlite3",
+    )
+    a = Assistant(settings, embedder)
+    s = start(settings, a)
+    yield {"url": s.url, "users": users, "root": root, "served": s}
+    s.app.close()
+    a.close()
+
+
+def _client(web: dict[str, Any], name: str) -> Any:
+    from gradio_client import Client
+
+    return Client(web["url"], auth=(name, PASSWORDS[name]), verbose=False)
+
+
+def test_the_users_file_holds_hashes_not_passwords(web: dict[str, Any]) -> None:
+    text = web["users"].read_text(encoding="utf-8")
+    assert all(pw not in text for pw in PASSWORDS.values())
+    assert text.count("$argon2id$") == 2
+    r = run_cli("users", "list", "--auth-file", str(web["users"]), "--json")
+    assert json.loads(r.stdout) == [{"name": "alice", "groups": [GROUP]}, {"name": "bob", "groups": ["analysts"]}]
+
+
+def test_logins_are_checked_against_the_hashes(web: dict[str, Any]) -> None:
+    from gradio_client import Client
+
+    with pytest.raises(Exception):  # noqa: B017  (gradio_client raises a plain ValueError on a failed login)
+        Client(web["url"], auth=("bob", PASSWORDS["alice"]), verbose=False)
+    with pytest.raises(Exception):  # noqa: B017
+        Client(web["url"], auth=("mallory", "x"), verbose=False)
+    assert _client(web, "bob").predict(api_name="/documents")
+
+
+def test_outsider_and_member_through_the_web(web: dict[str, Any]) -> None:
+    bob, alice = _client(web, "bob"), _client(web, "alice")
+    bob_docs = bob.predict(api_name="/documents")
+    assert SECRET_ID not in {d["doc_id"] for d in bob_docs} and leaks([json.dumps(bob_docs)], []) == []
+    assert SECRET_ID in {d["doc_id"] for d in alice.predict(api_name="/documents")}
+    problems, missed = [], []
+    for p in SPEC["probes"]:
+        for q in p.get("turns") or [p["q"]]:
+            doc_ids = p.get("doc_ids", [])
+            try:
+                d = bob.predict(q, doc_ids, None, api_name="/ask")
+                out = json.dumps({k: v for k, v in d.items() if k != "question"}, ensure_ascii=False)
+            except Exception as exc:  # noqa: BLE001  (gradio_client's AppError: an unknown id, shown as one line)
+                out = str(exc)
+            problems += leaks([out], [q, *doc_ids])
+            if p.get("answer") and q == p.get("q"):
+                got = alice.predict(q, [], None, api_name="/ask")
+                if got["refused"] or not any(p["answer"] in c["quote"] for c in got["citations"]):
+                    missed.append(q)
+    assert problems == []
+    assert missed == []
+    events = [json.loads(x) for x in (web["root"] / "audit.jsonl").read_text(encoding="utf-8").splitlines()]
+    asked = [e for e in events if e["kind"] == "question"]
+    assert {e["user"] for e in asked} == {"alice", "bob"}
+    assert all(SECRET_ID not in e["cited"] for e in asked if e["user"] == "bob")
+    assert any(SECRET_ID in e["cited"] for e in asked if e["user"] == "alice")
+    assert all("answer" not in e for e in asked)  # no answer text unless audit_answers
+
+
+def test_uploads_are_private_to_the_uploader(web: dict[str, Any], tmp_path: Path) -> None:
+    """The real upload handler of the served app, called as each user (the request is the only stand-in)."""
+    viewers = web["served"].app.ct_viewers
+    on = viewers.handlers()
+    note = tmp_path / "bob_note.txt"
+    note.write_text("Bob's field note: the Larkana checkpoint was moved to the bypass road in 2025.\n", encoding="utf-8")
+
+    class Request:
+        def __init__(self, username: str) -> None:
+            self.username = username
+
+    status, _ = on["upload"]([str(note)], None, Request("bob"))
+    assert "Ingested 1 of 1" in status
+    bob, alice = _client(web, "bob"), _client(web, "alice")
+    assert "bob_note" in {d["doc_id"] for d in bob.predict(api_name="/documents")}
+    assert "bob_note" not in {d["doc_id"] for d in alice.predict(api_name="/documents")}
+    assert not bob.predict("Where was the Larkana checkpoint moved?", [], None, api_name="/ask")["refused"]
+    assert alice.predict("Where was the Larkana checkpoint moved?", [], None, api_name="/ask")["refused"]
+    shared = tmp_path / "shared_note.txt"
+    shared.write_text("Alice's cell note: the Mastung safe house was closed in 2025.\n", encoding="utf-8")
+    on["upload"]([str(shared)], GROUP, Request("alice"))  # a group she belongs to
+    on["upload"]([str(note)], "legal", Request("bob"))  # not his group: stays private (already stored: unchanged)
+    store = web["served"].assistant.store()
+    assert store.catalog.access_of("shared_note") == [GROUP]
+    assert store.catalog.access_of("bob_note") == ["user:bob"]
+    events = [json.loads(x) for x in (web["root"] / "audit.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert any(e["kind"] == "upload" and e["user"] == "bob" and e["access"] == ["user:bob"] for e in events)
+
+
+def test_plain_text_lines_are_refused_with_the_command_to_convert(tmp_path: Path) -> None:
+    from assistant.config import Settings
+    from assistant.ui.guard import load_auth
+
+    f = tmp_path / "users.txt"
+    f.write_text("alice:s3cret\n", encoding="utf-8")
+    with pytest.raises(AuthFileError, match=r"line 1: a plain-text password for 'alice'; store it hashed with `ct-assistant users add alice"):
+        load_auth(Settings(store=tmp_path, auth_file=f))
+    r = run_cli("serve", "--store", str(tmp_path), "--auth-file", str(f))
+    assert r.returncode == 2 and r.stderr.count("\n") == 1 and "ct-assistant users add alice" in r.stderr
+    assert "s3cret" not in r.stderr
