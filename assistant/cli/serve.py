@@ -36,6 +36,9 @@ def register_feedback(sub: Any) -> None:
     p.add_argument("--feedback-db", dest="feedback_db", metavar="FILE", help="SQLite file (default <store>/feedback.sqlite3)")
     p.add_argument("--out", metavar="FILE", help="write here instead of stdout")
     p.add_argument("--format", dest="fmt", choices=["jsonl", "csv"], default="jsonl")
+    from assistant.cli.access import add_groups_flag
+
+    add_groups_flag(p)  # only rows about documents these groups may read
     p.set_defaults(func=cmd_feedback)
 
 
@@ -82,9 +85,15 @@ def cmd_feedback(args: argparse.Namespace) -> int:
     if not path.exists():
         raise UsageError(f"no feedback file at {path}")
     store = FeedbackStore(path)
+    visible = None
+    if args.groups is not None:
+        from assistant.api import Assistant
+        from assistant.cli.access import groups_of
+
+        visible = {d.doc_id for d in Assistant(settings, groups=groups_of(args)).documents()}
     if args.out:
-        n = store.export(Path(args.out).expanduser(), args.fmt)
+        n = store.export(Path(args.out).expanduser(), args.fmt, visible)
         print(f"exported {n} feedback rows to {args.out}", file=sys.stderr)
     else:
-        store.export(sys.stdout, args.fmt)
+        store.export(sys.stdout, args.fmt, visible)
     return 0

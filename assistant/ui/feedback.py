@@ -156,14 +156,17 @@ class FeedbackStore:
     def count(self) -> int:
         return len(self.rows())
 
-    def export(self, out: str | Path | IO[str], fmt: str = "jsonl") -> int:
+    def export(self, out: str | Path | IO[str], fmt: str = "jsonl", visible: set[str] | None = None) -> int:
         """Write all feedback to a path or text stream as JSON lines or CSV; returns the row count.
 
-        In CSV, `citations` and `filters` are JSON strings.
+        In CSV, `citations` and `filters` are JSON strings. `visible`: the document ids the
+        exporter may see (issue 21); a row citing or filtering on any other document is left out.
         """
         if fmt not in FORMATS:
             raise InvalidFilterError("format", fmt, f"want one of {', '.join(FORMATS)}")
         rows = self.rows()
+        if visible is not None:
+            rows = [r for r in rows if {c.get("doc_id") for c in r["citations"]} | set(r["filters"].get("doc_ids", [])) <= visible]
         if isinstance(out, (str, Path)):
             with open(out, "w", encoding="utf-8", newline="") as fh:
                 _write(rows, fh, fmt)

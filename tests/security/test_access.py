@@ -194,3 +194,24 @@ def test_cli_access_and_groups(restricted_store: Path, tmp_path: Path) -> None:
     assert r.returncode == 0 and "Tariq Nadeem" in r.stdout
     r = run_cli("ingest", str(CORPUS), "--store", store, "--access", "a b")
     assert r.returncode == 2 and r.stderr.count("\n") == 1 and "access group 'a b'" in r.stderr
+
+
+@pytest.mark.slow
+def test_feedback_export_obeys_the_groups(restricted_store: Path, tmp_path: Path) -> None:
+    from assistant.ui.feedback import FeedbackStore
+
+    db = tmp_path / "feedback.sqlite3"
+    fb = FeedbackStore(db)
+    fb.add(rating="helpful", comment="", question="Who heads the Kestrel cell?", standalone_question=None, answer="Major Tariq Nadeem ...",
+           citations=[{"doc_id": SECRET_ID, "quote": "Major Tariq Nadeem heads the Kestrel cell"}], refused=False, mode="extractive", filters={}, session_id="s1")
+    fb.add(rating="helpful", comment="", question="What is NIFTAC?", standalone_question=None, answer="NIFTAC is ...",
+           citations=[{"doc_id": "002_f76924cdbd8590c8", "quote": "NIFTAC"}], refused=False, mode="extractive", filters={}, session_id="s2")
+    fb.add(rating="not_helpful", comment="", question="Who?", standalone_question=None, answer="The documents don't say.",
+           citations=[], refused=True, mode="extractive", filters={"doc_ids": [SECRET_ID]}, session_id="s1")
+    base = ["feedback", "export", "--store", str(restricted_store), "--feedback-db", str(db)]
+    outsider = run_cli(*base, "--groups", "analysts")
+    assert outsider.returncode == 0, outsider.stderr
+    assert [json.loads(x)["question"] for x in outsider.stdout.splitlines()] == ["What is NIFTAC?"]
+    assert leaks([outsider.stdout], []) == []
+    member = run_cli(*base, "--groups", GROUP)
+    assert len(member.stdout.splitlines()) == 3
