@@ -12,10 +12,12 @@ export TRANSFORMERS_OFFLINE=1
 export GRADIO_ANALYTICS_ENABLED=False
 export ANONYMIZED_TELEMETRY=False
 
-.PHONY: install demo ingest test-deps test eval bench clean
+.PHONY: install demo ingest test-deps test eval bench two-hosts clean
 
 # Debian tesseract OCRs scanned PDF pages (ingest/pdf.py); without it such pages are skipped with a warning.
 OCR_APT := tesseract-ocr tesseract-ocr-eng
+# PostgreSQL server binaries: tests/store start a throwaway cluster (the shared catalog, issue 19)
+PG_APT := postgresql-15
 
 install:
 	@echo "==> install: torch (CPU build), ct-assistant and its dependencies"
@@ -42,6 +44,7 @@ test-deps: install
 		|| (echo "error: apt-get install chromium failed (the browser tests need it)" >&2; exit 1)
 	@command -v tesseract >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq $(OCR_APT) >/dev/null 2>&1) \
 		|| (echo "error: apt-get install $(OCR_APT) failed (the OCR tests need it)" >&2; exit 1)
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq $(PG_APT) >/dev/null)
 
 test: test-deps
 	@echo "==> test: python -m pytest -q"
@@ -52,6 +55,12 @@ eval: install ingest
 
 bench: install
 	ct-assistant bench all --quick
+
+# One archive, two hosts (docs/deployment.md): PostgreSQL + `chroma run` + two `serve` hosts on loopback, separate store dirs.
+two-hosts: install
+	$(PIP) install -q -e ".[postgres]"
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq $(PG_APT) >/dev/null)
+	$(PYTHON) -m benchmarks.two_hosts
 
 clean:
 	rm -rf $(STORE) reports .pytest_cache

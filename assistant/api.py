@@ -82,10 +82,11 @@ class Assistant:
         if self._parent is not None:
             return self._parent.store(create)
         store = self._store
-        if store is not None and not (create and not store_exists(self.settings.store)):
+        exists = self.settings.catalog_url is not None or store_exists(self.settings.store)  # a shared catalog: created on open
+        if store is not None and not (create and not exists):
             return store
         with self._init_lock:
-            if self._store is None or (create and not store_exists(self.settings.store)):
+            if self._store is None or (create and not store_exists(self.settings.store) and self.settings.catalog_url is None):
                 self._store = Store(self.settings, self.embedder, create=create)
             return self._store
 
@@ -132,6 +133,13 @@ class Assistant:
         if doc is None:
             raise UnknownDocumentError(doc_id)
         return doc
+
+    def original_file(self, doc_id: str) -> bytes | None:
+        """The bytes of a document's original file where a shared catalog keeps it (PDFs ingested
+        on any host; `page_view` renders pages from it), else None."""
+        self.document(doc_id)  # UnknownDocumentError for an unknown or hidden document
+        found = getattr(self.store().catalog, "original_file", lambda _: None)(doc_id)
+        return found[1] if found else None
 
     def documents(self) -> list[DocumentInfo]:
         return self.store().catalog.list_documents(self.groups)

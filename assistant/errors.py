@@ -85,6 +85,15 @@ class StoreOpenError(AssistantError):
         super().__init__(f"store {path}: {reason}")
         self.path, self.reason = path, reason
 
+
+class CatalogUnavailableError(AssistantError):
+    """A shared catalog (PostgreSQL, `catalog_url`) cannot be reached, logged into or used."""
+
+    def __init__(self, where: str, reason: str) -> None:
+        super().__init__(f"catalog {where} unavailable: {reason}")
+        self.where, self.reason = where, reason
+
+
 class InvalidGroupError(AssistantError):
     """An access group name that cannot be stored (empty, a comma, spaces, too long)."""
 

@@ -6,6 +6,8 @@
   bench cold       `ct-assistant ask` process start -> first printed answer
   bench server     query latency against a `chroma run` server vs the local PersistentClient
   bench encoders   sentences/s of torch, ONNX fp32, ONNX int8 (1 thread / all cores) on the same sentences; share of peak FLOP/s
+  bench catalog    the PostgreSQL catalog (catalog_url) vs SQLite: ingest docs/s, SciFact nDCG@10, ask p50/p95 at 10k/100k
+  bench lexical    BM25 engines on the same terms: bm25.py vs bm25s (SciFact nDCG@10, p50/p95 at 5k and 100k rows)
   bench stages     per-stage latency (embedding, HNSW, BM25 snapshot vs FTS5, answer) at the largest size
   bench all        all of the above; `--quick` for the CI-sized run
   bench plot       docs/img/perf*.png from a results JSON
@@ -25,7 +27,7 @@ from typing import Any
 
 QUICK = {"encoder_docs": 60, "docs": 300, "sizes": [1000, 10000, 100000], "questions": 20, "cold_runs": 5, "server_chunks": 10000}
 FULL = {"encoder_docs": 300, "docs": None, "sizes": [1000, 10000, 100000], "questions": 100, "cold_runs": 10, "server_chunks": 10000}
-KINDS = ("encoders", "ingest", "query", "memory", "cold", "server", "stages", "all", "plot", "table")
+KINDS = ("encoders", "ingest", "query", "memory", "cold", "server", "stages", "catalog", "lexical", "all", "plot", "table")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -101,6 +103,14 @@ def _run(kind: str, work: Path, docs: int | None, sizes: list[int], nq: int, arg
         from benchmarks import query
 
         return query.run(work, sizes, nq)
+    if kind == "lexical":
+        from benchmarks import lexical_engines
+
+        return lexical_engines.run(n_questions=nq)
+    if kind == "catalog":
+        from benchmarks import catalog
+
+        return catalog.run(work, docs, [n for n in sizes if n >= 10000] or sizes, nq)
     if kind == "stages":
         from benchmarks import stages
 

@@ -94,8 +94,11 @@ def compose(seed: dict[str, Any], n: int, rng_seed: int = 7) -> Iterator[Compose
         yield text, vec, titles[int(seed["sent_chunk"][picked[0]])], located(text, picked)
 
 
-def build(work: Path, n_chunks: int, *, chroma_host: str | None = None, chroma_port: int = 8000, store: Path | None = None) -> Path:
-    """A store of n_chunks synthetic chunks at <work>/synth-<n> (reused if already complete)."""
+def build(
+    work: Path, n_chunks: int, *, chroma_host: str | None = None, chroma_port: int = 8000, store: Path | None = None, settings: Any = None
+) -> Path:
+    """A store of n_chunks synthetic chunks at <work>/synth-<n> (reused if already complete);
+    `settings` (e.g. a catalog_url) replace the ones made from the other arguments."""
     from assistant.config import Settings
     from assistant.encode.embed import Embedder
     from assistant.store.store import Store
@@ -104,7 +107,7 @@ def build(work: Path, n_chunks: int, *, chroma_host: str | None = None, chroma_p
     from ingest.pipeline import content_hash
 
     root = store or work / f"synth-{n_chunks}"
-    settings = Settings(store=root, chroma_host=chroma_host, chroma_port=chroma_port)
+    settings = settings or Settings(store=root, chroma_host=chroma_host, chroma_port=chroma_port)
     embedder = Embedder()
     st = Store(settings, embedder, create=True)
     if st.catalog.get_meta("synthetic_chunks") == str(n_chunks) and st.vectors.count() == n_chunks:

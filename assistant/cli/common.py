@@ -22,7 +22,7 @@ def settings_from(args: argparse.Namespace) -> Any:
     overrides: dict[str, Any] = {}
     if getattr(args, "store", None):
         overrides["store"] = Path(args.store).expanduser()
-    for flag in ("chroma_host", "chroma_port", "llm_backend", "llm_base_url", "llm_model", "llm_gguf_path"):
+    for flag in ("chroma_host", "chroma_port", "catalog_url", "llm_backend", "llm_base_url", "llm_model", "llm_gguf_path"):
         value = getattr(args, flag, None)
         if value is not None:
             overrides[flag] = value
@@ -35,6 +35,7 @@ def add_store_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--store", help="store directory (default: $CT_ASSISTANT_STORE or ~/.local/share/ct-assistant/store)")
     p.add_argument("--chroma-host", dest="chroma_host", help="use a Chroma server instead of the local store")
     p.add_argument("--chroma-port", dest="chroma_port", type=int)
+    p.add_argument("--catalog-url", dest="catalog_url", help="shared catalog in PostgreSQL (postgresql://user:pw@host:5432/db; needs --chroma-host)")
 
 
 def add_llm_flags(p: argparse.ArgumentParser) -> None:

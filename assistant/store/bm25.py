@@ -85,13 +85,16 @@ class Snapshot:
 
 def build(catalog: Catalog) -> Snapshot:
     """A snapshot of the catalog's lexical rows as of one read transaction."""
-    db = catalog.db
-    db.execute("BEGIN")
-    try:
-        generation = catalog.lexical_generation()
-        rows = db.execute("SELECT rowid, terms FROM lexical ORDER BY rowid").fetchall()
-    finally:
-        db.execute("COMMIT")
+    if getattr(catalog, "shared", False):  # PostgresCatalog: rows and generation from one snapshot
+        generation, rows = catalog.lexical_rows()  # type: ignore[attr-defined]
+    else:
+        db = catalog.db
+        db.execute("BEGIN")
+        try:
+            generation = catalog.lexical_generation()
+            rows = db.execute("SELECT rowid, terms FROM lexical ORDER BY rowid").fetchall()
+        finally:
+            db.execute("COMMIT")
     vocab: dict[str, int] = {}
     lens = np.zeros(len(rows), dtype=np.int64)
     ids = array("q")  # term id of every token, 8 bytes each (a list of ints would be ~36)
@@ -151,7 +154,9 @@ def load(path: Path) -> Snapshot:
 
 
 class LexicalIndex:
-    """BM25 search for one store: the snapshot of the current generation, else FTS5."""
+    """BM25 search for one store: the snapshot of the current generation, else FTS5. With a shared
+    catalog (PostgreSQL) a host builds the snapshot of a generation it has not got (no writer on
+    this host left one), once, under a lock; other questions meanwhile score in the catalog."""
 
     def __init__(self, catalog: Catalog, root: Path) -> None:
         self.catalog = catalog
@@ -167,7 +172,7 @@ class LexicalIndex:
             return snap
         path = self.root / f"gen-{gen}"
         if not path.is_dir():
-            return None
+            return self._build_shared(gen) if getattr(self.catalog, "shared", False) else None
         with self._lock:
             if self._snap is None or self._snap.generation != gen:
                 try:
@@ -176,6 +181,27 @@ class LexicalIndex:
                     log.warning("BM25 snapshot %s not usable (%s); using FTS5", path, e)
                     return None
             return self._snap
+
+    def _build_shared(self, gen: int) -> Snapshot | None:
+        # a question waits for the build only when this host has no snapshot at all; else, while
+        # another thread builds, it is scored by the catalog's own BM25 (same formula, slower)
+        if not self._lock.acquire(blocking=self._snap is None):
+            return None
+        try:
+            if self._snap is not None and self._snap.generation >= gen:
+                return self._snap
+            snap = build(self.catalog)  # generation >= gen: a writer may have committed since
+            try:
+                save(snap, self.root)
+                for p in self.root.glob("gen-*"):
+                    if p.name != f"gen-{snap.generation}" and ".tmp-" not in p.name:
+                        shutil.rmtree(p, ignore_errors=True)
+            except OSError as e:  # a cache: scoring from memory is as good
+                log.warning("cannot save BM25 snapshot under %s: %s", self.root, e)
+            self._snap = snap
+            return snap
+        finally:
+            self._lock.release()
 
     def saved(self) -> bool:
         """Whether the snapshot of the catalog's current generation is on disk."""

@@ -21,6 +21,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -30,9 +31,14 @@ from assistant.store.catalog import Catalog
 from assistant.config import Settings
 from assistant.encode.embed import Embedder
 from assistant.errors import ConfigError, StoreNotFoundError, StoreOpenError
+from assistant.store.runs import DirtyFlag, Runs
 from assistant.store.sentvec import embed_documents
 from assistant.types import Chunk, Document
 from assistant.store.vectors import VectorIndex
+
+if TYPE_CHECKING:
+    from assistant.store.pg_catalog import PostgresCatalog
+    from assistant.store.pg_runs import RunLeases
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +56,20 @@ class Store:
         self._vectors: VectorIndex | None = None
         self._access = threading.local()  # the groups this thread's ingest run gives documents (`ingesting_as`)
         path = self.root / CATALOG_FILE
+        self.runs: Runs
+        if settings.catalog_url is not None:  # shared: PostgreSQL + a Chroma server; the store dir holds caches only
+            self.catalog, self.runs = _shared_catalog(settings, create)
+        else:
+            self.catalog = self._local_catalog(path, create)
+            self.runs = DirtyFlag(self.catalog)
+        if create and self.catalog.read_only:
+            raise StoreOpenError(str(self.root), "read-only (not writable by this user, or read_only is set): cannot ingest")
+        self.lexical = LexicalIndex(self.catalog, self.root / BM25_DIR)
+        self._check_model()
+        if not self.read_only and self.catalog.get_meta(GROUPS_META) is None and self.catalog.counts()[1] == 0:
+            self.catalog.set_meta(GROUPS_META, "1")  # a new store: every vector will carry its groups
+
+    def _local_catalog(self, path: Path, create: bool) -> Catalog:
         try:
             if self.root.exists() and not self.root.is_dir():
                 raise StoreOpenError(str(self.root), "not a directory")
@@ -59,17 +79,11 @@ class Store:
                 self.root.mkdir(parents=True, exist_ok=True)
             elif not path.is_file():
                 raise StoreOpenError(str(path), "not a regular file")
-            self.catalog = Catalog(path, read_only=True if settings.read_only else None)
+            return Catalog(path, read_only=True if self.settings.read_only else None)
         except OSError as exc:
             raise StoreOpenError(str(self.root), f"cannot create or open: {exc.strerror or exc}") from exc
         except sqlite3.Error as exc:
             raise StoreOpenError(str(path), f"not a usable catalog ({exc})") from exc
-        if create and self.catalog.read_only:
-            raise StoreOpenError(str(self.root), "read-only (not writable by this user, or read_only is set): cannot ingest")
-        self.lexical = LexicalIndex(self.catalog, self.root / BM25_DIR)
-        self._check_model()
-        if not self.read_only and self.catalog.get_meta(GROUPS_META) is None and self.catalog.counts()[1] == 0:
-            self.catalog.set_meta(GROUPS_META, "1")  # a new store: every vector will carry its groups
 
     def _check_model(self) -> None:
         name = self.embedder.name
@@ -124,10 +138,11 @@ class Store:
         """Mark dirty; if a previous run did not finish, reconcile first."""
         self._check_writable()
         stats = {"orphans_deleted": 0, "vectors_restored": 0}
-        if self.catalog.get_meta("dirty") == "1":
+        if self.runs.unfinished():
             log.warning("previous ingest did not finish; reconciling %s", self.root)
             stats = self.reconcile()
-        self.catalog.set_meta("dirty", "1")
+            self.runs.repaired()
+        self.runs.start()
         return stats
 
     def recover(self) -> dict[str, int]:
@@ -137,7 +152,7 @@ class Store:
         self._check_writable()
         if not self.groups_synced():  # a store from before access groups, or a change of groups cut short
             self.sync_vector_groups()
-        if self.catalog.get_meta("dirty") != "1":
+        if not self.runs.unfinished():
             if self.vectors.count() != self.catalog.counts()[1]:
                 log.warning("vector index %s holds %d vectors for %d catalog chunks; reconciling",
                             self.vectors.where, self.vectors.count(), self.catalog.counts()[1])
@@ -155,7 +170,7 @@ class Store:
     def end_write(self) -> None:
         """Mark clean, then snapshot the BM25 index for this generation (derived data: a crash
         here only leaves readers on the FTS5 fallback until the next run rebuilds it)."""
-        self.catalog.set_meta("dirty", "0")
+        self.runs.finish()
         self.lexical.rebuild()
 
     def _check_writable(self) -> None:
@@ -165,8 +180,9 @@ class Store:
     def reconcile(self) -> dict[str, int]:
         """Delete vectors the catalog does not know; re-embed catalog chunks that lack vectors."""
         in_chroma = self.vectors.all_ids()
+        live = self.runs.protected()  # read after Chroma, before the catalog: a live run's vectors are one or the other
         in_catalog = self.catalog.chunk_ids()
-        orphans = sorted(in_chroma - in_catalog)
+        orphans = sorted(in_chroma - in_catalog - live)
         if orphans:
             self.vectors.delete(orphans)
         missing = sorted(in_catalog - in_chroma)
@@ -199,6 +215,7 @@ class Store:
         before = {doc.doc_id: self.catalog.access_of(doc.doc_id) for doc, _, _ in items}
         groups = {d: given or old or [ALL] for d, old in before.items()}
         if to_embed:
+            self.runs.pending([c.chunk_id for c in to_embed])
             metas = [_meta(c, groups[c.doc_id]) for c in to_embed]
             self.vectors.upsert([c.chunk_id for c in to_embed], np.stack([vecs[c.chunk_id] for c in to_embed]), [c.text for c in to_embed], metas)
         self.catalog.put_documents(items, sentences, access=given)
@@ -269,6 +286,15 @@ class Store:
 
     def close(self) -> None:
         self.catalog.close()
+
+
+def _shared_catalog(settings: Settings, create: bool) -> tuple[PostgresCatalog, RunLeases]:
+    from assistant.store.pg_catalog import PostgresCatalog
+    from assistant.store.pg_runs import RunLeases
+
+    assert settings.catalog_url is not None
+    catalog = PostgresCatalog(settings.catalog_url.get_secret_value(), create=create, read_only=settings.read_only)
+    return catalog, RunLeases(catalog.pg)
 
 
 def _meta(c: Chunk, groups: Sequence[str]) -> dict[str, str | int | bool]:

@@ -21,6 +21,7 @@ import shutil
 import subprocess
 import tempfile
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -187,8 +188,11 @@ def _word_boxes(words: list[tuple[str, int, float, float, float, float]], quote:
     return [(x - pad, y - pad, w + 2 * pad, h + 2 * pad) for x, y, w, h in lines.values()]
 
 
-def page_view(doc: Document, citation: Citation, store: str | Path, scale: float = SCALE) -> PageView | None:
-    """The cited (first) page, rendered and cached, with the quote's boxes; None for unpaged or missing PDFs."""
+def page_view(
+    doc: Document, citation: Citation, store: str | Path, scale: float = SCALE, original: Callable[[], bytes | None] | None = None
+) -> PageView | None:
+    """The cited (first) page, rendered and cached, with the quote's boxes; None for unpaged or missing PDFs.
+    `original`: the file's bytes from a shared catalog, for a host that does not have the file."""
     if not doc.pages or citation.page is None:
         return None
     page = next((p for p in doc.pages if p.n == citation.page), None)
@@ -204,10 +208,14 @@ def page_view(doc: Document, citation: Citation, store: str | Path, scale: float
         try:
             folder.mkdir(parents=True, exist_ok=True)
             if not pdf_copy.exists():
-                if not src.is_file():
+                data = None if src.is_file() or original is None else original()
+                if data is not None:  # another host ingested it: the catalog keeps the file
+                    _atomic_write(pdf_copy, lambda tmp: tmp.write_bytes(data))
+                elif not src.is_file():
                     log.info("page view: %s is gone", src)
                     return None
-                _atomic_write(pdf_copy, lambda tmp: shutil.copyfile(src, tmp))
+                else:
+                    _atomic_write(pdf_copy, lambda tmp: shutil.copyfile(src, tmp))
             pdf = pdfium.PdfDocument(str(pdf_copy))
         except (OSError, pdfium.PdfiumError) as exc:
             log.warning("page view of %s unavailable: %s", doc.doc_id, exc)
