@@ -138,3 +138,91 @@ def test_plain_text_lines_are_refused_with_the_command_to_convert(tmp_path: Path
     r = run_cli("serve", "--store", str(tmp_path), "--auth-file", str(f))
     assert r.returncode == 2 and r.stderr.count("\n") == 1 and "ct-assistant users add alice" in r.stderr
     assert "s3cret" not in r.stderr
+
+
+TIMEOUT_MS = 120_000
+
+
+def _login(browser: Any, url: str, name: str) -> tuple[Any, Any]:
+    ctx = browser.new_context(viewport={"width": 1360, "height": 980})
+    page = ctx.new_page()
+    page.goto(url)
+    page.locator("input[type=text]").first.fill(name)
+    page.locator("input[type=password]").fill(PASSWORDS[name])
+    page.get_by_role("button", name="Login").click()
+    page.locator("#ct-question textarea").wait_for(timeout=TIMEOUT_MS)
+    return ctx, page
+
+
+def _send(page: Any, question: str) -> None:
+    from playwright.sync_api import expect
+
+    bots = page.locator("#ct-chat [data-testid='bot']")
+    before = bots.count()
+    page.locator("#ct-question textarea").fill(question)
+    page.locator("#ct-send").click()
+    expect(bots).to_have_count(before + 1, timeout=TIMEOUT_MS)
+    expect(bots.nth(before).locator("details.ct-about")).to_have_count(1, timeout=TIMEOUT_MS)
+
+
+def _filter_options(page: Any) -> str:
+    """The document filter's choices as this user's page lists them (filled when the page loaded)."""
+    from playwright.sync_api import expect
+
+    options = page.locator("#ct-filter [role='listbox']")
+    page.locator("#ct-filter input").click()
+    expect(options).to_contain_text("NIFTAC", timeout=TIMEOUT_MS)  # every user may read the public corpus
+    text = options.inner_text()
+    page.locator("#ct-title").click()  # closes the list
+    options.wait_for(state="hidden", timeout=TIMEOUT_MS)
+    return text
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_two_users_in_the_browser(web: dict[str, Any], tmp_path: Path) -> None:
+    """bob (outside the group) and alice (a member) logged in at once: bob's conversation,
+    follow-ups, document filter, passages, page config and upload hold nothing of the restricted
+    document; alice gets the answers and never sees bob's private upload."""
+    import os
+
+    from playwright.sync_api import expect, sync_playwright
+
+    from tests.ui.conftest import CHROMIUM, CHROMIUM_ARGS
+
+    if not os.path.exists(CHROMIUM):
+        pytest.skip(f"{CHROMIUM} not installed")
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        (bob_ctx, bob), (alice_ctx, alice) = _login(browser, web["url"], "bob"), _login(browser, web["url"], "alice")
+        try:
+            turns = ["What is NIFTAC?", "Who heads the Kestrel cell?", "How much money did it receive?", "Where is its safe house?"]
+            for q in turns:
+                _send(bob, q)
+            bob.locator("#ct-chat [data-testid='bot']").first.locator("a[href^='#cite-']").first.click()
+            expect(bob.locator("#ct-passage mark.ct-hl").first).to_be_visible(timeout=TIMEOUT_MS)
+            seen = [bob.content(), _filter_options(bob), bob.request.get(web["url"] + "config").text()]
+            assert leaks(seen, turns) == []
+            assert "NIFTAC" in seen[1]  # the filter lists bob's documents
+
+            _send(alice, "Who heads the Kestrel cell?")
+            expect(alice.locator("#ct-chat [data-testid='bot']").last).to_contain_text("Tariq Nadeem")
+            _send(alice, "How much money did it receive?")
+            expect(alice.locator("#ct-chat [data-testid='bot']").last).to_contain_text("84.3")
+            assert "Operation Kestrel" in _filter_options(alice)
+
+            note = tmp_path / "bob_browser_note.txt"
+            note.write_text("Bob's browser note: the Jacobabad patrol doubled its night shifts in 2025.\n", encoding="utf-8")
+            bob.get_by_text("Add documents").click()
+            bob.locator("#ct-upload input[type=file]").set_input_files(str(note))
+            bob.locator("#ct-ingest").click()
+            expect(bob.locator("#ct-upload-status")).to_contain_text("Ingested 1 of 1", timeout=TIMEOUT_MS)
+            store = web["served"].assistant.store()
+            assert store.catalog.access_of("bob_browser_note") == ["user:bob"]
+            _send(alice, "How many night shifts did the Jacobabad patrol add?")
+            assert "Jacobabad patrol doubled" not in alice.locator("#ct-chat").inner_text()
+            assert "bob_browser_note" not in _filter_options(alice)
+        finally:
+            bob_ctx.close()
+            alice_ctx.close()
+            browser.close()
