@@ -215,3 +215,46 @@ def test_feedback_export_obeys_the_groups(restricted_store: Path, tmp_path: Path
     assert leaks([outsider.stdout], []) == []
     member = run_cli(*base, "--groups", GROUP)
     assert len(member.stdout.splitlines()) == 3
+
+
+@pytest.mark.slow
+def test_groups_with_a_chroma_server(tmp_path: Path, embedder, chroma_server: tuple[str, int]) -> None:  # type: ignore[no-untyped-def]
+    """The same `where` filter on a `chroma run` server (the vectors live outside the store)."""
+    from tests.security.conftest import ACCESS
+
+    host, port = chroma_server
+    store = tmp_path / "store"
+    owner = _open(store, embedder, None, chroma_host=host, chroma_port=port)
+    owner.ingest([CORPUS])
+    owner.ingest([ACCESS], access=GROUP)
+    outsider = _open(store, embedder, ["analysts"], chroma_host=host, chroma_port=port)
+    vec = embedder.embed_query("Who heads the Kestrel cell?")
+    hits = outsider.store().dense_search(vec, 50, None, outsider.groups)
+    assert hits and all(c.doc_id != SECRET_ID for c in outsider.store().catalog.chunks([h for h, _ in hits]).values())
+    ans = outsider.ask("Who heads the Kestrel cell?")
+    assert leaks(answer_outputs(ans), ["Who heads the Kestrel cell?"]) == []
+    member = _open(store, embedder, [GROUP], chroma_host=host, chroma_port=port)
+    assert not member.ask("Who heads the Kestrel cell?").refused
+    for a in (owner, outsider, member):
+        a.close()
+
+
+@pytest.mark.slow
+def test_audit_log_and_export(restricted_store: Path, tmp_path: Path) -> None:
+    log = tmp_path / "audit.jsonl"
+    env = {"CT_ASSISTANT_AUDIT_LOG": str(log)}
+    store = str(restricted_store)
+    assert run_cli("ask", "Who heads the Kestrel cell?", "--store", store, "--groups", GROUP, env=env).returncode == 0
+    assert run_cli("ask", "Who heads the Kestrel cell?", "--store", store, "--groups", "analysts", env=env).returncode == 0
+    lines = [json.loads(x) for x in log.read_text(encoding="utf-8").splitlines()]
+    assert [(e["kind"], e["refused"], e["cited"]) for e in lines] == [("question", False, [SECRET_ID]), ("question", True, [])]
+    assert all(set(e) == {"time", "kind", "user", "question", "standalone_question", "refused", "cited"} for e in lines)
+    assert "Tariq Nadeem" not in log.read_text(encoding="utf-8")  # no answer text unless asked for
+    r = run_cli("ask", "Who heads the Kestrel cell?", "--store", store, "--groups", GROUP, env={**env, "CT_ASSISTANT_AUDIT_ANSWERS": "true"})
+    assert r.returncode == 0 and "Tariq Nadeem" in json.loads(log.read_text(encoding="utf-8").splitlines()[-1])["answer"]
+    out = run_cli("audit", "export", "--kind", "question", env=env)
+    assert out.returncode == 0 and len(out.stdout.splitlines()) == 3
+    out = run_cli("audit", "export", "--audit-log", str(log), "--since", "2999-01-01")
+    assert out.returncode == 0 and out.stdout == ""
+    missing = run_cli("audit", "export", "--audit-log", str(tmp_path / "nope.jsonl"))
+    assert missing.returncode == 2 and "no audit log at" in missing.stderr
