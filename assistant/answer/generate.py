@@ -19,7 +19,7 @@ from assistant.answer.extract import ExtractiveAnswerer
 from assistant.answer.prompts import load_prompt
 from assistant.answer.question import analyze
 from assistant.types import Answer, Context, Document
-from assistant.answer.verify import LexicalJudge, SupportJudge, flag_injections, join_notice, refusal, to_answer, verify
+from assistant.answer.verify import INJECTION_NOTICE, LexicalJudge, SupportJudge, flag_injections, join_notice, refusal, to_answer, verify
 
 if TYPE_CHECKING:
     from assistant.answer.llm import ChatLLM
@@ -133,8 +133,23 @@ class Job:
     def prompt(self) -> tuple[str, str]:
         return build_prompt(self.question, self.passages)
 
+    def instructed(self, answer: Answer) -> bool:
+        """Whether a retrieved passage the answer cites instructs the model (issue 21; the model
+        itself never reads those sentences: `evidence` comes from the extractive candidates)."""
+        from assistant.text.injection import has_instruction
+
+        cited = {c.chunk_id for c in answer.citations}
+        return any(has_instruction(c.text) for c in self.contexts if c.chunk_id in cited)
+
+    def noticed(self, answer: Answer) -> Answer:
+        if self.instructed(answer):
+            answer.notice = join_notice(answer.notice, INJECTION_NOTICE)
+        return answer
+
     def extractive_answer(self, notice: str) -> Answer:
-        answer = flag_injections(self.extractive.answer(self.question, self.contexts, self.documents, self.idf), strict=self.gen.settings.strict)
+        answer = self.extractive.answer(self.question, self.contexts, self.documents, self.idf)
+        if self.instructed(answer):  # reported speech about instructions is clean: no notice
+            answer = flag_injections(answer, strict=self.gen.settings.strict)
         answer.notice = join_notice(notice, answer.notice)
         return answer
 
@@ -176,7 +191,7 @@ def generate_answer(
         draft = gen.llm.complete(*job.prompt())
     except LLMError as exc:
         return job.fallback(exc)
-    return job.finish(draft)
+    return job.noticed(job.finish(draft))
 
 
 def stream_answer(
@@ -200,4 +215,4 @@ def stream_answer(
     except LLMError as exc:
         yield job.fallback(exc)
         return
-    yield job.finish("".join(pieces))
+    yield job.noticed(job.finish("".join(pieces)))
