@@ -36,8 +36,9 @@ def run(work: Path, n_docs: int | None, sizes: list[int], n_questions: int, slic
     pg = PgCluster(root / "pg").start()
     try:
         with chroma_server(root / "chroma", timeout=120) as (host, port):
-            sections = [_ingest(root, work, n_docs, slices, pg, host, port)]
-            sections.append(_ask(root, work, sizes, n_questions, pg, host, port))
+            sections = [] if n_docs == 0 else [_ingest(root, work, n_docs, slices, pg, host, port)]  # --docs 0: ask only
+            if sizes:
+                sections.append(_ask(root, work, sizes, n_questions, pg, host, port))
     finally:
         pg.destroy()
     return sections

@@ -110,7 +110,7 @@ def _run(kind: str, work: Path, docs: int | None, sizes: list[int], nq: int, arg
     if kind == "catalog":
         from benchmarks import catalog
 
-        return catalog.run(work, docs, [n for n in sizes if n >= 10000] or sizes, nq)
+        return catalog.run(work, docs, [n for n in sizes if n >= 10000] or sizes, nq, slices=args.slices)
     if kind == "stages":
         from benchmarks import stages
 

@@ -38,14 +38,22 @@ def pg_bin(name: str) -> str:
     return found
 
 
+def _postgres_can_enter(folder: Path) -> bool:
+    folder.mkdir(parents=True, exist_ok=True)
+    return subprocess.run(["runuser", "-u", "postgres", "--", "test", "-x", str(folder)], capture_output=True).returncode == 0
+
+
 class PgCluster:
     def __init__(self, root: Path | None = None, port: int | None = None, password: str = "ct-secret") -> None:
+        self._as_postgres = os.geteuid() == 0
+        if root is not None and self._as_postgres and not _postgres_can_enter(Path(root).parent):
+            log.warning("the postgres user cannot enter %s: the cluster goes under /tmp instead", Path(root).parent)
+            root = None  # e.g. pytest's tmp_path under /tmp/pytest-of-root (mode 0700)
         self.root = Path(root or tempfile.mkdtemp(prefix="ct-pg-"))
         self.port = port or free_port()
         self.password = password
         self.data = self.root / "data"
         self.log = self.root / "server.log"
-        self._as_postgres = os.geteuid() == 0
 
     @property
     def url(self) -> str:

@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
         pg.stop("immediate")
     with ExitStack() as stack:
         pg.start()
-        stack.callback(pg.stop)
+        stack.callback(pg.stop if pg.root == work / "postgres" else pg.destroy)  # a fallback temporary cluster is removed
         host, port = stack.enter_context(chroma_server(work / "chroma", timeout=120))
         print(f"PostgreSQL  {pg.url.replace(pg.password, '***')}  (data {pg.data})")
         print(f"Chroma      http://{host}:{port}  (data {work / 'chroma'})")
