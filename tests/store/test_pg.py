@@ -158,6 +158,31 @@ def test_pdf_pages_and_docx_sections_on_a_host_without_the_files(archive, tmp_pa
         reader.close()
 
 
+def test_access_groups_are_kept_and_enforced_in_postgresql(archive, tmp_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]
+    """Issue 21's access groups through the shared catalog: a document ingested for `legal` on one
+    host is invisible to an `analysts` reader on another host, and visible to a `legal` reader."""
+    from assistant.api import Assistant
+
+    restricted = tmp_path / "restricted"
+    restricted.mkdir()
+    (restricted / "fusion_cell.txt").write_text(FACT)
+    writer = Assistant(archive.settings(tmp_path / "writer"), embedder)
+    writer.ingest([CORPUS])
+    writer.ingest([restricted], access="legal")
+    writer.close()
+    analyst = Assistant(archive.settings(tmp_path / "reader"), embedder, groups="analysts")
+    lawyer = Assistant(archive.settings(tmp_path / "reader2"), embedder, groups="legal")
+    try:
+        assert analyst.store().catalog.access_of("fusion_cell") == ["legal"]
+        assert "fusion_cell" not in [d.doc_id for d in analyst.documents()] and len(analyst.documents()) == 2
+        assert analyst.ask(FACT_Q).refused and not analyst.ask(CORPUS_Q).refused
+        got = lawyer.ask(FACT_Q)
+        assert not got.refused and got.citations[0].doc_id == "fusion_cell"
+    finally:
+        analyst.close()
+        lawyer.close()
+
+
 def test_bad_catalog_urls_are_one_line_errors(archive, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     """A wrong password, a port nobody listens on, and a shared catalog with a local Chroma."""
     from benchmarks.servers import free_port
