@@ -13,8 +13,10 @@ from assistant.types import Context, Document
 SCOPE_CHARS = 600
 _LEAD = re.compile(r"^\W*(when|what year|which year|how much|how many|who|whom|where|why|what|which|how)\b\s*", re.I)
 _AUX_DO = re.compile(r"^(did|does|do)\s+", re.I)
+#: an auxiliary left inside the question ("... does Pakistan have"): no clause can be made by cutting words
+_INNER_AUX = re.compile(r"\s(does|do|did)\s", re.I)
+_AUX_BE_ANY = re.compile(r"^(is|are|was|were)\s+(.+)$", re.I)
 _AUX_BE = re.compile(r"^(is|are|was|were)\s+(?=(the|a|an)\b)", re.I)
-#: sentence openers that point back at the sentence before ("This was the first time ...")
 
 
 def readable_reason(question: str, q: QuestionAnalysis, contexts: Sequence[Context], documents: dict[str, Document]) -> str:
@@ -30,7 +32,8 @@ def readable_reason(question: str, q: QuestionAnalysis, contexts: Sequence[Conte
     lead = m.group(1).lower() if m else ""
     rest = _AUX_DO.sub("", core[m.end() :] if m else core)
     kind = wh_kind(question)
-    if not rest or kind is None:
+    if not rest or kind is None or _INNER_AUX.search(rest):
+        # no clause to make ("how many X does Y have" would read badly): quote the question
         return f"no passage answers “{question.strip()}”"
     if kind == NUMBER and lead in ("how much", "how many"):
         return f"no passage says {lead} {rest}"
@@ -40,5 +43,12 @@ def readable_reason(question: str, q: QuestionAnalysis, contexts: Sequence[Conte
     if word is None:
         return f"no passage answers “{question.strip()}”"
     if lead in (word, "what year", "which year", "whom"):
+        be = _AUX_BE_ANY.match(rest)
+        if be and word in ("when", "where", "why"):
+            # "when was the board dissolved" -> "when the board was dissolved"; else quote it
+            body = be.group(2).split()
+            if len(body) < 2 or not body[-1].lower().endswith(("ed", "en", "wn", "lt", "ht")):
+                return f"no passage answers “{question.strip()}”"
+            rest = " ".join(body[:-1] + [be.group(1).lower(), body[-1]])
         return f"no passage says {word} {rest}"
     return f"no passage says {word}: “{question.strip()}”"
