@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from assistant.errors import StoreNotFoundError
+from assistant.errors import ReadError, StoreNotFoundError
 from assistant.store.access import ALL, from_column, to_column
 from assistant.store.pg_schema import WRITE_LOCK, Pg, migrate, schema_version
 from assistant.store.sentvec import from_blob, to_blob
@@ -179,6 +179,9 @@ class PostgresCatalog:
         keeps a stored document's groups (a new one gets `all`)."""
         from psycopg.types.json import Jsonb
 
+        for doc, _, _ in items:  # checked before anything is written: PostgreSQL text cannot hold NUL
+            if "\x00" in doc.text or "\x00" in doc.title or "\x00" in doc.source:
+                raise ReadError(doc.source.replace("\x00", "\\x00"), "contains NUL characters, which the PostgreSQL catalog cannot store")
         files = {doc.doc_id: _original(doc) for doc, _, _ in items}
         with self.pg.conn() as c, c.transaction():
             c.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))

@@ -94,10 +94,12 @@ class RunLeases:
             )
 
     def protected(self) -> set[str]:
-        """Chunk ids pending in runs that are still live (this one included)."""
-        dead = self._killed()
+        """Chunk ids pending in other runs that are still live. Not this process's own: reconcile
+        runs at the start of a write, when none of its batches is in flight (pending ids of its
+        own left by a batch that failed are orphans like any other)."""
+        dead = set(self._killed())
         rows = self.pg_rows("SELECT r.run_id, r.chunk_id FROM run_chunks r JOIN ingest_runs i USING (run_id) WHERE i.finished_at IS NULL")
-        return {cid for run_id, cid in rows if run_id not in dead}
+        return {cid for run_id, cid in rows if run_id not in dead and run_id != self.run_id}
 
     def pg_rows(self, sql: str) -> list[tuple[Any, ...]]:
         with self.pg.conn() as c:

@@ -183,6 +183,30 @@ def test_access_groups_are_kept_and_enforced_in_postgresql(archive, tmp_path: Pa
         lawyer.close()
 
 
+def test_a_document_postgresql_cannot_store_is_refused_and_repaired(archive, tmp_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]
+    """Text with a NUL (SQLite stores it, PostgreSQL text cannot): a ReadError naming the source,
+    nothing half-written in the catalog; the next ingest leaves Chroma equal to the catalog."""
+    from assistant.api import Assistant
+    from assistant.errors import ReadError
+    from assistant.types import Document
+
+    a = Assistant(archive.settings(tmp_path / "host"), embedder)
+    try:
+        bad = Document(doc_id="bad", source="api:bad-source", title="Bad", text="The cell met in Quetta.\x00 It reported weekly.")
+        with pytest.raises(ReadError) as err:
+            a.ingest_documents([bad])
+        assert "api:bad-source" in str(err.value) and "NUL" in str(err.value)
+        assert a.store().catalog.counts() == (0, 0)
+        a.ingest([CORPUS])
+        catalog = archive.catalog()
+        try:
+            assert catalog.chunk_ids() == archive.chroma_ids() and catalog.counts()[0] == 2
+        finally:
+            catalog.close()
+    finally:
+        a.close()
+
+
 def test_bad_catalog_urls_are_one_line_errors(archive, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     """A wrong password, a port nobody listens on, and a shared catalog with a local Chroma."""
     from benchmarks.servers import free_port
