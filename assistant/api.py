@@ -188,12 +188,41 @@ class Assistant:
         """Answer a question from the documents, citing exact passages, or refuse."""
         t0 = time.perf_counter()
         q, f = self._check(standalone or question, filters, top_k)
+        q, fixes = self.correct_spelling(q)
         contexts = self._contexts(q, top_k or self.settings.top_k, f)
         t1 = time.perf_counter()
         answer = self._answer(q, contexts)
+        answer.spelling = fixes
         answer = _stamp(answer, question, standalone, t0, t1, time.perf_counter())
         self._audit_answer(answer)
         return answer
+
+    def correct_spelling(self, question: str) -> tuple[str, dict[str, str]]:
+        """The question with misspelled words corrected against the store's vocabulary
+        (`assistant.retrieve.spelling`), and {typed: corrected}; unchanged when `spelling` is off."""
+        from assistant.retrieve.spelling import unknown_words
+
+        words = unknown_words(question) if self.settings.spelling else []
+        if not words:
+            return question, {}
+        store = self.store()
+        df, _ = store.lexical.document_frequencies(sorted({t for w in words for t in terms(w)}))
+        if all(any(t in df for t in terms(w)) for w in words):
+            return question, {}
+        return self._speller(store).correct(question)
+
+    def _speller(self, store: Store) -> Any:
+        from assistant.retrieve.spelling import Speller, vocabulary
+
+        generation = store.catalog.lexical_generation()
+        with self._init_lock:
+            cached = getattr(self, "_speller_cache", None)
+            if cached is None or cached[0] != generation:
+                # only the words of documents this reader may see (issue 21: a correction never names a hidden word)
+                texts = (d.text for info in store.catalog.list_documents(self.groups) if (d := store.catalog.document(info.doc_id, self.groups)) is not None)
+                cached = (generation, Speller(vocabulary(texts)))
+                self._speller_cache = cached
+            return cached[1]
 
     def _contexts(self, question: str, top_k: int, filters: Filters | None) -> list[Context]:
         """Retrieved passages; a question over several documents ("in both editorials") also gets

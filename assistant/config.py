@@ -74,9 +74,13 @@ class Settings(BaseSettings):
     answer_max_sentences: int = Field(3, ge=1, le=10)
     answer_min_score: float = Field(0.30, ge=0.0, le=1.0, description="below this the best sentence is not an answer")
     answer_margin: float = Field(0.12, ge=0.0, le=1.0, description="extra sentences must score within this of the best")
-    answer_scorer: Literal["cross", "learned", "heuristic"] = Field(
-        "heuristic", description="cross: the shipped cross-encoder (MiniLM + adapters); learned: the logistic model over features; heuristic: the hand-set weights"
+    answer_scorer: Literal["reader", "cross", "learned", "heuristic"] = Field(
+        "heuristic",
+        description="reader: the shipped span reader (MiniLM trained on SQuAD 2.0, short answer inside the quote); cross: the cross-encoder "
+        "(MiniLM + adapters); learned: the logistic model over features; heuristic: the hand-set weights",
     )
+    spelling: bool = Field(True, description="correct misspelled question words against the store's vocabulary before retrieval")
+    answer_reader_params: Path | None = Field(None, description="reader scorer: its parameter file; unset = the shipped assistant/answer/data/reader.npz")
     answer_rerank: int = Field(12, ge=1, le=200, description="cross scorer: how many candidate sentences (best by cosine + term coverage) the cross-encoder reads")
     answer_gates: bool = Field(True, description="learned scorer: keep the entity / answer-type checks as gates")
     answer_min_prob: float | None = Field(

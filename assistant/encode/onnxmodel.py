@@ -229,7 +229,7 @@ def export_fp32(model_path: Path, dest: Path) -> None:
     trace_to_onnx(Pooled(model), ["input_ids", "attention_mask"], "embedding", dest)
 
 
-def trace_to_onnx(module: Any, input_names: list[str], output_name: str, dest: Path) -> None:
+def trace_to_onnx(module: Any, input_names: list[str], output_name: str, dest: Path, output_axes: dict[int, str] | None = None) -> None:
     """`torch.onnx.export` of a BERT-style module taking (input_ids, attention_mask[, token_type_ids])
     with batch and sequence length dynamic; the one export setting used by every graph here."""
     import warnings
@@ -246,7 +246,7 @@ def trace_to_onnx(module: Any, input_names: list[str], output_name: str, dest: P
             str(dest),
             input_names=input_names,
             output_names=[output_name],
-            dynamic_axes={n: {0: "batch", 1: "seq"} for n in input_names} | {output_name: {0: "batch"}},
+            dynamic_axes={n: {0: "batch", 1: "seq"} for n in input_names} | {output_name: output_axes or {0: "batch"}},
             opset_version=OPSET,
             dynamo=False,
         )
