@@ -84,7 +84,8 @@ def test_how_many_now_answered_with_the_number(reader_assistant) -> None:  # typ
 def test_misspelled_question_answered(reader_assistant) -> None:  # type: ignore[no-untyped-def]
     a = reader_assistant.ask("How many transactions did the Finacial Monitoring Unit flag?")
     assert a.spelling == {"Finacial": "Financial"}
-    assert not a.refused and "312" in (a.citations[0].short_answer or "")
+    # "It flagged 312 ..." brings the sentence it points back at along as citation [1]
+    assert not a.refused and any("312" in (c.short_answer or "") for c in a.citations)
 
 
 def test_fact_the_documents_do_not_give_is_refused(reader_assistant) -> None:  # type: ignore[no-untyped-def]
