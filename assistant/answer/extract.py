@@ -61,6 +61,12 @@ def passes_gates(c: Candidate, scorer: str) -> bool:
     return c.type_ok and (scorer in ("cross", "reader") or c.entities_ok)
 
 
+def heading_line(text: str, s: int, e: int) -> bool:
+    """A line of its own that reads as a heading (Markdown's '#' marks are not in the stored text)."""
+    alone = (s == 0 or text[s - 1] == "\n") and (e == len(text) or text[e] == "\n")
+    return alone and is_headline(text[s:e])
+
+
 def reader_gate(q: QuestionAnalysis, c: Candidate, text: str) -> bool:
     """What a reader's answer must also be: not a heading; a sentence sharing a content word with the
     question (or pointing back at one that does); for "how many" / "when", a short answer that
@@ -137,7 +143,10 @@ class ExtractiveAnswerer:
             doc = documents[ctx.doc_id]
             from assistant.text.injection import is_instruction  # a sentence instructing the model is never an answer (issue 21)
 
-            spans = [(s, e) for s, e in split_sentences(doc.text, ctx.start, ctx.end) if not doc.text[s:e].lstrip().startswith("#") and not is_instruction(doc.text[s:e])]
+            spans = [
+                (s, e) for s, e in split_sentences(doc.text, ctx.start, ctx.end)
+                if not doc.text[s:e].lstrip().startswith("#") and not is_instruction(doc.text[s:e]) and not heading_line(doc.text, s, e)
+            ]
             # the passage and its surroundings (the subject is often named a few sentences earlier)
             around = doc.text[max(0, ctx.start - SCOPE_CHARS) : ctx.end + SCOPE_CHARS]
             passage_terms = frozenset(terms(around)) | frozenset(terms(doc.title))
