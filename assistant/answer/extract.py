@@ -64,7 +64,8 @@ def passes_gates(c: Candidate, scorer: str) -> bool:
 def heading_line(text: str, s: int, e: int) -> bool:
     """A line of its own that reads as a heading (Markdown's '#' marks are not in the stored text)."""
     alone = (s == 0 or text[s - 1] == "\n") and (e == len(text) or text[e] == "\n")
-    return alone and is_headline(text[s:e])
+    line = text[s:e].strip()
+    return alone and not line.endswith((".", "!", "?", ";", '"', "”", "’", ")")) and is_headline(line)
 
 
 def reader_gate(q: QuestionAnalysis, c: Candidate, text: str) -> bool:
