@@ -29,6 +29,8 @@ SCHEMA_LOCK = 0x43545343  # advisory lock key of migrations ("CTSC")
 WRITE_LOCK = 0x43545752  # advisory lock key of catalog writes ("CTWR"): today's SQLite write lock
 RUN_LOCKS = 0x4354  # first key of per-run leases (second key: run_id)
 IDLE_CHECK_S = 1.0
+#: seconds after a server failure during which every checkout is tested
+TROUBLE_CHECK_S = 600.0
 
 MIGRATIONS: list[tuple[int, list[str]]] = [
     (
@@ -137,6 +139,7 @@ class Pg:
         )  # fmt: skip
         self._returned: dict[int, float] = {}  # id(connection) -> when it last went back to the pool
         self._mutex = threading.Lock()
+        self._trouble = float("-inf")  # when the server last failed us: checkouts test their connection for a while after
         self.pool.open(wait=False)
 
     @contextmanager
@@ -153,8 +156,10 @@ class Pg:
                     with self._mutex:
                         self._returned[id(c)] = time.monotonic()
         except PoolTimeout as exc:
+            self._trouble = time.monotonic()
             raise CatalogUnavailableError(self.where, f"no connection within {self.timeout:.0f} s (server down?)") from exc
         except psycopg.OperationalError as exc:
+            self._trouble = time.monotonic()
             raise CatalogUnavailableError(self.where, reason(exc)) from exc
 
     def _check(self, conn: Any) -> None:
@@ -163,7 +168,10 @@ class Pg:
 
         with self._mutex:
             returned = self._returned.get(id(conn))
-        if returned is None or time.monotonic() - returned > IDLE_CHECK_S:
+        now = time.monotonic()
+        # after a server failure (a restart kills every pooled connection) each checkout is tested, so
+        # the pool swaps dead connections for new ones instead of handing them to a question
+        if returned is None or now - returned > IDLE_CHECK_S or now - self._trouble < TROUBLE_CHECK_S:
             ConnectionPool.check_connection(conn)
 
     def connect(self) -> Any:
