@@ -146,15 +146,8 @@ class Reading:
                 continue
             i0, i1 = toks[0] + win.first, toks[-1] + win.first
             null = float(lg[0, 0] + lg[0, 1])
-            s = lg[i0 : i1 + 1, 0]
-            e = lg[i0 : i1 + 1, 1]
-            n = i1 - i0 + 1
-            scores = s[:, None] + e[None, :]
-            idx = np.arange(n)
-            valid = (idx[None, :] >= idx[:, None]) & (idx[None, :] < idx[:, None] + W.MAX_ANSWER)
-            scores = np.where(valid, scores, -np.inf)
-            i, j = divmod(int(np.argmax(scores)), n)
-            margin = float(scores[i, j]) - null
+            score, i, j = W.best_pair(lg[i0 : i1 + 1, 0], lg[i0 : i1 + 1, 1])
+            margin = score - null
             if best is None or margin > best.margin:
                 a, b = win.char_span(i0 + i, i0 + j)
                 best = Span(a, b, margin)
@@ -197,7 +190,6 @@ class SpanReader:
         q_ids = W.question_ids(tok, question)
         per = [W.windows(tok, q_ids, p, self.max_len, self.stride) for p in passages]
         flat = [w for ws in per for w in ws]
-        logits: list[np.ndarray] = []
         order = sorted(range(len(flat)), key=lambda k: len(flat[k].ids))
         out: dict[int, np.ndarray] = {}
         for b in range(0, len(order), BATCH):

@@ -90,19 +90,14 @@ def windows(tok: Any, q_ids: list[int], passage: str, max_len: int = MAX_LEN, st
     return out
 
 
-def best_span(start_logits: np.ndarray, end_logits: np.ndarray, window: Window, max_answer: int = MAX_ANSWER) -> tuple[float, int, int]:
-    """(score, start token, end token) of the best passage span, score = start + end logit."""
-    n = len(window.offsets)
-    lo = window.first
-    s = np.asarray(start_logits[lo : lo + n], dtype=np.float32)
-    e = np.asarray(end_logits[lo : lo + n], dtype=np.float32)
-    if n == 0:
-        return float("-inf"), 0, 0
-    # scores[i, j] = s[i] + e[j] for i <= j < i + max_answer
+def best_pair(start_logits: np.ndarray, end_logits: np.ndarray, max_answer: int = MAX_ANSWER) -> tuple[float, int, int]:
+    """(score, i, j) of the best span i <= j < i + max_answer, score = start[i] + end[j]."""
+    s = np.asarray(start_logits, dtype=np.float32)
+    e = np.asarray(end_logits, dtype=np.float32)
+    n = len(s)
     scores = s[:, None] + e[None, :]
     idx = np.arange(n)
     valid = (idx[None, :] >= idx[:, None]) & (idx[None, :] < idx[:, None] + max_answer)
     scores = np.where(valid, scores, -np.inf)
-    flat = int(np.argmax(scores))
-    i, j = divmod(flat, n)
-    return float(scores[i, j]), i + lo, j + lo
+    i, j = divmod(int(np.argmax(scores)), n)
+    return float(scores[i, j]), i, j
