@@ -136,13 +136,15 @@ def train(args: argparse.Namespace) -> dict:
     records = squad_full.load("train")
     feats = features(records, tok, args.topical, rng)
     rng.shuffle(feats)
-    feats = feats[: args.examples] if args.examples else feats
+    feats = feats[args.skip : args.skip + args.examples] if args.examples else feats[args.skip :]
     nulls = sum(1 for f in feats if f[2] == 0)
     log.info("%d train questions (%d unanswerable, %d articles) -> %d windows used (%d no-answer), built in %.0f s",
              len(records), sum(r.impossible for r in records), len({r.title for r in records}), len(feats), nulls, time.perf_counter() - t_data)
     plan = batches([len(f[0]) for f in feats], args.batch, rng)
 
     model = load_model()
+    if args.init:
+        _load_params(model, args.init)
     for name, p in model.named_parameters():
         p.requires_grad = name not in FROZEN
     params = [p for p in model.parameters() if p.requires_grad]
@@ -199,11 +201,38 @@ def train(args: argparse.Namespace) -> dict:
         "data": "squad2-train (reconstructed SQuAD 2.0 train), train articles of evals/squad_full.py + topical negatives",
         "train_articles": len({r.title for r in records}), "train_questions": len(records),
     }
+    if args.init:
+        before = _meta_of(args.init)
+        meta.update(stage=2, skipped_windows=args.skip, init=before.get("recipe"),
+                    stage1={k: before.get(k) for k in ("examples", "steps", "lr", "train_seconds", "final_loss")},
+                    total_train_seconds=round(seconds) + int(before.get("train_seconds") or 0))
     return {"model": model, "meta": meta, "ckpt": ckpt}
+
+
+def _meta_of(path: Path) -> dict:
+    with np.load(path) as z:
+        return json.loads(str(z["meta"])) if "meta" in z.files else {}
+
+
+def _load_params(model: Any, path: Path) -> None:
+    """Start from a parameter file written by `save` (stage 2 continues stage 1)."""
+    import torch
+
+    with np.load(path) as z:
+        state = {n: torch.from_numpy(z[n].astype(np.float32)) for n in z.files if n != "meta"}
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    bad = [m for m in missing if m not in FROZEN and "position_ids" not in m]
+    if bad or unexpected:
+        raise SystemExit(f"{path}: not a reader parameter file (missing {bad[:3]}, unexpected {unexpected[:3]})")
+    log.info("initialised from %s (%d tensors)", path, len(state))
 
 
 def _run_key(args: argparse.Namespace) -> str:
     keep = {k: v for k, v in vars(args).items() if k in ("examples", "batch", "lr", "seed", "topical", "fp32")}
+    if args.skip:
+        keep["skip"] = args.skip
+    if args.init:
+        keep["init"] = hashlib.sha1(Path(args.init).read_bytes()).hexdigest()[:12]
     keep["window"] = (W.MAX_LEN, W.STRIDE, W.MAX_QUESTION)
     return hashlib.sha1(json.dumps(keep, sort_keys=True).encode()).hexdigest()[:10]
 
@@ -257,6 +286,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--lr", type=float, default=1e-4)
     ap.add_argument("--seed", type=int, default=13)
     ap.add_argument("--topical", type=float, default=0.12, help="share of answerable questions that also get a topical negative")
+    ap.add_argument("--skip", type=int, default=0, help="leave out the first N shuffled windows (stage 2 reads the ones stage 1 did not)")
+    ap.add_argument("--init", type=Path, default=None, help="start from this parameter file instead of the packaged MiniLM (stage 2)")
     ap.add_argument("--fp32", action="store_true", help="no bf16 autocast even where the CPU has it")
     ap.add_argument("--checkpoint-minutes", type=float, default=8.0)
     ap.add_argument("--work", type=Path, default=WORK)
