@@ -68,13 +68,17 @@ def heading_line(text: str, s: int, e: int) -> bool:
     return alone and not line.endswith((".", "!", "?", ";", '"', "”", "’", ")")) and is_headline(line)
 
 
+def reader_may_answer(c: Candidate) -> bool:
+    """The gates a sentence must pass before it is read: the answer type's check, not a heading,
+    sharing a content word with the question (or pointing back at a sentence that does)."""
+    return c.type_ok and not is_headline(c.text) and (c.lex > 0 or (c.ctx > 0 and bool(POINTS_BACK.search(c.text))))
+
+
 def reader_gate(q: QuestionAnalysis, c: Candidate, text: str) -> bool:
     """What a reader's answer must also be: not a heading; a sentence sharing a content word with the
     question (or pointing back at one that does); for "how many" / "when", a short answer that
     holds a number / a date (the span, widened to its words)."""
-    if is_headline(c.text):
-        return False
-    if c.lex <= 0 and not (c.ctx > 0 and POINTS_BACK.search(c.text)):
+    if is_headline(c.text) or not (c.lex > 0 or (c.ctx > 0 and POINTS_BACK.search(c.text))):
         return False
     if c.span is not None and q.answer_type in (NUMBER, DATE):
         a, b = c.span
@@ -280,7 +284,11 @@ class ExtractiveAnswerer:
             c.prob = 0.0
         if not cands:
             return q, cands
-        readings = self.reader.read(q.text, [documents[ctx.doc_id].text[ctx.start : ctx.end] for ctx in contexts])
+        # with the gates on, only sentences that can still pass them need reading (same margins for them)
+        needed = None
+        if self.settings.answer_gates:
+            needed = [[(c.start - ctx.start, c.end - ctx.start) for c in group if reader_may_answer(c)] for ctx, group in zip(contexts, groups, strict=True)]
+        readings = self.reader.read(q.text, [documents[ctx.doc_id].text[ctx.start : ctx.end] for ctx in contexts], needed)
         for ctx, group, reading in zip(contexts, groups, readings, strict=True):
             for c in group:
                 hit = reading.best(c.start - ctx.start, c.end - ctx.start)

@@ -38,6 +38,10 @@ class Window:
         """Passage character span of input tokens start_tok..end_tok (inclusive)."""
         return self.offsets[start_tok - self.first][0], self.offsets[end_tok - self.first][1]
 
+    def overlaps(self, ranges: list[tuple[int, int]]) -> bool:
+        """Whether a passage token of this window lies inside one of the character ranges [a, b)."""
+        return any(a >= lo and b <= hi and b > a for a, b in self.offsets for lo, hi in ranges)
+
     def token_of(self, char_start: int, char_end: int) -> tuple[int, int] | None:
         """Input token indices (start, end inclusive) covering passage chars [char_start, char_end), if inside."""
         if not self.offsets or char_start < self.offsets[0][0] or char_end > self.offsets[-1][1]:

@@ -34,6 +34,26 @@ def test_windows_cover_a_long_passage_with_overlap_and_exact_offsets() -> None:
     assert passage[slice(*w.char_span(*span))] == "Amara Osei"
 
 
+def test_reading_only_the_needed_windows_gives_the_same_margins() -> None:
+    """Windows with no token of the sentences that can still pass the gates are not read; the
+    sentences asked for get exactly the margins of a full reading (one window per ONNX call)."""
+    from assistant.answer.reader import load_reader
+
+    text = (EVERYDAY / "veloria_ct_review.txt").read_text(encoding="utf-8")
+    passage = (text + "\n") * 4  # ~4,000 characters: several windows
+    reader = load_reader("int8")
+    question = "How many regional units are there now?"
+    full = reader.read(question, [passage])[0]
+    ranges = [(1100, 1300), (3000, 3200)]
+    part = reader.read(question, [passage], [ranges])[0]
+    assert 0 < len(part.windows) < len(full.windows)
+    for lo, hi in ranges:
+        a, b = full.best(lo, hi), part.best(lo, hi)
+        assert a is not None and b is not None and (a.start, a.end) == (b.start, b.end)
+        assert abs(a.margin - b.margin) < 1e-5
+    assert reader.read(question, [passage], [[]])[0].windows == []
+
+
 def test_bad_parameter_file_is_a_one_line_error(tmp_path: Path) -> None:
     from assistant.answer.reader import ReaderParametersError, SpanReader
 
