@@ -18,11 +18,7 @@ best span inside it.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
-import threading
-import zipfile
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -31,9 +27,9 @@ from typing import Any
 import numpy as np
 
 from assistant.answer import windows as W
-from assistant.encode import onnxmodel
-from assistant.encode.embed import load_tokenizer, minilm_path
-from assistant.errors import AssistantError
+from assistant.encode import onnxmodel, trained
+from assistant.encode.embed import load_tokenizer
+from assistant.encode.trained import ParametersError, TrainedGraph
 
 log = logging.getLogger(__name__)
 
@@ -47,77 +43,19 @@ RECIPE = "minilm-qa-span/start-end-stacked/opset17/v1"
 BATCH = 1
 
 
-class ReaderParametersError(AssistantError):
+class ReaderParametersError(ParametersError):
     """The span reader's parameter file is missing, unreadable or does not fit the base model."""
 
-    def __init__(self, path: Path, reason: str) -> None:
-        self.path = path
-        super().__init__(f"{path}: {reason}")
+
+HINT = "rerun python -m evals.train_reader"
 
 
 def read_params(path: Path = PARAMS) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            arrays = {k: z[k] for k in z.files if k != "meta"}
-            meta = json.loads(str(z["meta"]))
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
-        raise ReaderParametersError(path, f"cannot read the span reader's parameters ({exc}); rerun python -m evals.train_reader") from exc
-    return arrays, meta
+    return trained.read_params(path, ReaderParametersError, "the span reader's parameters", HINT)
 
 
 def read_meta(path: Path = PARAMS) -> tuple[dict[str, Any], str]:
-    """The metadata and a digest of the tensors (names, CRC-32s and sizes of the zip members: no
-    decompression, so opening costs milliseconds; the operating point beside them does not count)."""
-    try:
-        with zipfile.ZipFile(path) as z:
-            h = hashlib.sha256()
-            for info in sorted(z.infolist(), key=lambda i: i.filename):
-                if info.filename != "meta.npy":
-                    h.update(f"{info.filename}:{info.CRC}:{info.file_size};".encode())
-        with np.load(path, allow_pickle=False) as npz:
-            meta = json.loads(str(npz["meta"]))
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
-        raise ReaderParametersError(path, f"cannot read the span reader's parameters ({exc}); rerun python -m evals.train_reader") from exc
-    return meta, h.hexdigest()
-
-
-def export_reader(model_path: Path, params: Path, dest: Path) -> None:
-    """Put the trained tensors over the packaged weights and trace start/end logits to ONNX (imports torch)."""
-    import warnings
-
-    import torch
-    from transformers import AutoModelForQuestionAnswering
-    from transformers.utils import logging as hf_logging
-
-    arrays, _ = read_params(params)
-    verbosity, bars = hf_logging.get_verbosity(), hf_logging.is_progress_bar_enabled()
-    hf_logging.set_verbosity_error()  # its report that the head is new: the head comes from `params`
-    hf_logging.disable_progress_bar()
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            model = AutoModelForQuestionAnswering.from_pretrained(str(model_path), local_files_only=True, attn_implementation="eager").eval()
-    finally:
-        hf_logging.set_verbosity(verbosity)
-        if bars:
-            hf_logging.enable_progress_bar()
-    state = model.state_dict()
-    for key, a in arrays.items():
-        if key not in state or tuple(state[key].shape) != a.shape:
-            raise ReaderParametersError(params, f"parameter {key} does not fit the base model")
-        state[key] = torch.from_numpy(a.astype(np.float32))
-    model.load_state_dict(state)
-
-    class StartEnd(torch.nn.Module):
-        def __init__(self, inner: Any) -> None:
-            super().__init__()
-            self.inner = inner
-
-        def forward(self, input_ids: Any, attention_mask: Any, token_type_ids: Any) -> Any:
-            out = self.inner(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids)
-            return torch.stack([out.start_logits, out.end_logits], dim=-1)
-
-    onnxmodel.trace_to_onnx(StartEnd(model), ["input_ids", "attention_mask", "token_type_ids"], "start_end", dest, {0: "batch", 1: "seq"})
+    return trained.read_meta(path, ReaderParametersError, "the span reader's parameters", HINT)
 
 
 @dataclass(frozen=True)
@@ -157,35 +95,40 @@ class Reading:
         return best
 
 
-class SpanReader:
+class SpanReader(TrainedGraph):
     """Reads (question, passage) pairs with the reader's ONNX graph."""
 
+    STEM = "answer-reader"
+    RECIPE = RECIPE
+    NAME = "the span reader"
+    HINT = HINT
+    ERROR = ReaderParametersError
+
     def __init__(self, precision: str = "auto", params: Path = PARAMS, model_path: Path | None = None, cache_dir: Path | None = None, threads: int = 2) -> None:
-        self.params = Path(params)
-        self.model_path = Path(model_path) if model_path else minilm_path()
-        self.precision = onnxmodel.auto_precision() if precision == "auto" else precision
-        self.cache_dir = cache_dir
-        self.threads = threads
-        self.meta, self.weights_digest = read_meta(self.params)
+        super().__init__(params, precision, model_path, cache_dir, threads)
         self.max_len = int(self.meta.get("max_len", W.MAX_LEN))
         self.stride = int(self.meta.get("stride", W.STRIDE))
-        self.min_prob = float(self.meta.get("min_prob", 0.5))
-        self._session: Any = None
-        self._lock = threading.Lock()
 
-    def graph(self) -> Path:
-        h = hashlib.sha256()
-        h.update(onnxmodel.weights_sha256(self.model_path, self.cache_dir).encode())
-        h.update(self.weights_digest.encode())
-        h.update(RECIPE.encode())
-        dest = onnxmodel.graph_file(f"answer-reader-{h.hexdigest()[:20]}", self.precision, self.cache_dir)
-        return onnxmodel.ensure_graph(dest, lambda p: export_reader(self.model_path, self.params, p), "the span reader")
+    def export(self, dest: Path) -> None:
+        """Put the trained tensors over the packaged weights and trace start/end logits to ONNX (imports torch)."""
+        import torch
+        from transformers import AutoModelForQuestionAnswering
 
-    def session(self) -> Any:
-        with self._lock:
-            if self._session is None:
-                self._session = onnxmodel.make_session(self.graph(), self.threads)
-            return self._session
+        model = trained.load_base(AutoModelForQuestionAnswering, self.model_path)
+        state = model.state_dict()
+        self.fit_state(state, self.arrays())
+        model.load_state_dict(state)
+
+        class StartEnd(torch.nn.Module):
+            def __init__(self, inner: Any) -> None:
+                super().__init__()
+                self.inner = inner
+
+            def forward(self, input_ids: Any, attention_mask: Any, token_type_ids: Any) -> Any:
+                out = self.inner(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids)
+                return torch.stack([out.start_logits, out.end_logits], dim=-1)
+
+        onnxmodel.trace_to_onnx(StartEnd(model), ["input_ids", "attention_mask", "token_type_ids"], "start_end", dest, {0: "batch", 1: "seq"})
 
     def read(self, question: str, passages: list[str], needed: list[list[tuple[int, int]]] | None = None) -> list[Reading]:
         """Every passage cut into windows and read; one reading per passage. With `needed` (per
@@ -202,7 +145,7 @@ class SpanReader:
         for b in range(0, len(order), BATCH):
             idx = order[b : b + BATCH]
             inputs = onnxmodel.padded([flat[k].ids for k in idx], [flat[k].type_ids for k in idx])
-            res = self.session().run(None, inputs)[0]
+            res = self.run(inputs)
             for row, k in enumerate(idx):
                 out[k] = res[row, : len(flat[k].ids)].astype(np.float32)
         logits = [out[k] for k in range(len(flat))]
