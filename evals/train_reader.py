@@ -108,17 +108,12 @@ def _cpu() -> str:
 
 
 def load_model() -> Any:
-    import warnings
-
     from transformers import AutoModelForQuestionAnswering
-    from transformers.utils import logging as hf_logging
 
     from assistant.encode.embed import minilm_path
+    from assistant.encode.trained import load_base
 
-    hf_logging.set_verbosity_error()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return AutoModelForQuestionAnswering.from_pretrained(str(minilm_path()), local_files_only=True, attn_implementation="eager")
+    return load_base(AutoModelForQuestionAnswering, minilm_path())  # train() sets training mode
 
 
 def train(args: argparse.Namespace) -> dict:
