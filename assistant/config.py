@@ -87,6 +87,11 @@ class Settings(BaseSettings):
         None, ge=0.0, le=1.0,
         description="cross / learned scorer: refuse when no sentence reaches this probability; unset = the operating point shipped with the model (chosen on the SQuAD dev split, docs/evaluation.md)",
     )
+    answer_explain_min_prob: float | None = Field(
+        None, ge=0.0, le=1.0,
+        description="reader scorer, questions answered by a clause or a sentence (why, how, yes/no, what a document says): the reader's "
+        "floor, with the heuristic's evidence score (answer_min_score) also required; unset = the value shipped with the reader (docs/reader.md)",
+    )
 
     # --- LLM generation (issue: conversation & LLM answers) ----------------------
     llm_backend: Literal["none", "openai", "llamacpp"] = "none"

@@ -10,6 +10,15 @@ of their article that share most words with them and do not hold the answer: mus
 each threshold, accuracy = answered with the gold sentence (answerable, oracle) or refused
 (unanswerable, topical), over both modes together; `min_prob` is the most accurate threshold whose
 oracle false-refusal rate is at most `MAX_FALSE_REFUSALS`. The test articles are never read here.
+
+    python -m evals.reader_eval --explain-point    # the floor for clause/sentence answers, on the CT dev set
+
+Questions answered by a clause or a sentence (`assistant.answer.question.explanatory`: why, how,
+yes/no, what a document says) are few in SQuAD, so the reader's no-answer score is not calibrated
+for them; the product answers them when the reader's probability reaches `explain_min_prob` and the
+heuristic evidence agrees. `explain_min_prob` is chosen on `evals/datasets/ct_dev.jsonl` (the CT
+tuning set; `ct_editorials.jsonl` is never read here): the highest floor with the best refusal
+accuracy, then the best answer correctness. They are left out of the `min_prob` sweep above.
 """
 
 from __future__ import annotations
@@ -61,9 +70,11 @@ def dev_outcomes(params: Path, limit: int, topical_limit: int) -> dict[str, list
 
 def at_threshold(rows: list[tuple[answers.Item, answers.Outcome]], th: float) -> list[tuple[answers.Item, answers.Outcome]]:
     """The outcomes as they would be with `min_prob = th` (a refusal below it)."""
+    from assistant.answer.question import explanatory
+
     out = []
     for it, o in rows:
-        refused = o.refused or (o.score or 0.0) < th
+        refused = o.refused or (not explanatory(it.question) and (o.score or 0.0) < th)
         out.append((it, answers.Outcome(refused, None if refused else o.best, o.top, o.valid, o.ms, o.score)))
     return out
 
@@ -97,16 +108,64 @@ def write_operating_point(params: Path, op: dict[str, Any], limit: int, topical_
     log.info("wrote min_prob %.2f into %s", op["min_prob"], params)
 
 
+EXPLAIN_FLOORS = (0.005, 0.01, 0.02, 0.03, 0.05, 0.1, 0.15, 0.2, 0.25)
+CT_DEV = Path(__file__).resolve().parent / "datasets" / "ct_dev.jsonl"
+
+
+def explain_point(params: Path, store: Path) -> dict[str, Any]:
+    """Run the CT dev set at each floor (the shipped corpus in `store`); the chosen floor and the table."""
+    from assistant.api import Assistant
+    from assistant.config import Settings
+    from evals.dataset import load_dataset
+    from evals.runner import DEFAULT_CORPUS, run
+
+    dataset = load_dataset(CT_DEV)
+    table = []
+    embedder = None
+    for floor in EXPLAIN_FLOORS:
+        s = Settings(store=store, answer_scorer="reader", answer_reader_params=params, answer_explain_min_prob=floor)
+        a = Assistant(s, embedder)
+        m = run(dataset, a, None, corpus=DEFAULT_CORPUS).metrics
+        embedder = a.embedder
+        a.close()
+        table.append({"floor": floor, **{k: round(float(m[k]), 4) for k in ("refusal_accuracy", "answer_correctness", "answer_rate", "refusal_recall")}})
+        log.info("explain floor %.3f: %s", floor, table[-1])
+    best = max(table, key=lambda r: (r["refusal_accuracy"], r["answer_correctness"], r["floor"]))
+    return {"explain_min_prob": best["floor"], "chosen_on": f"{CT_DEV.name} ({len(dataset.items)} items), shipped corpus", "table": table}
+
+
+def write_explain_point(params: Path, point: dict[str, Any]) -> None:
+    with np.load(params, allow_pickle=False) as z:
+        arrays = {k: z[k] for k in z.files if k != "meta"}
+        meta = json.loads(str(z["meta"]))
+    meta["explain_min_prob"] = point["explain_min_prob"]
+    meta["explain_point"] = point
+    tmp = params.with_name(params.name + ".tmp.npz")
+    np.savez_compressed(tmp, meta=np.array(json.dumps(meta)), **arrays)
+    os.replace(tmp, params)
+    log.info("wrote explain_min_prob %.3f into %s", point["explain_min_prob"], params)
+
+
 def main(argv: list[str] | None = None) -> int:
     from assistant.answer.reader import PARAMS
 
     ap = argparse.ArgumentParser(prog="python -m evals.reader_eval", description=__doc__.split("\n")[0])
     ap.add_argument("--operating-point", action="store_true", help="choose min_prob on the dev articles and write it into --params")
+    ap.add_argument("--explain-point", action="store_true", help="choose explain_min_prob on the CT dev set and write it into --params")
+    ap.add_argument("--store", type=Path, default=None, help="--explain-point: a store of the shipped corpus (default: a temporary one)")
     ap.add_argument("--params", type=Path, default=PARAMS)
     ap.add_argument("--limit", type=int, default=1500, help="dev questions (oracle)")
     ap.add_argument("--topical-limit", type=int, default=500, help="answerable dev questions in topical mode")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s", stream=sys.stderr)
+    if args.explain_point:
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as tmp:
+            point = explain_point(args.params, args.store or Path(tmp) / "store")
+        print(json.dumps(point, indent=1))
+        write_explain_point(args.params, point)
+        return 0
     outcomes = dev_outcomes(args.params, args.limit, args.topical_limit)
     op = choose(outcomes)
     print(json.dumps({k: op[k] for k in ("min_prob", "accuracy")} | {"oracle": op["oracle"], "topical": op["topical"]}, indent=1))

@@ -32,7 +32,9 @@ import numpy as np
 from assistant.answer.compose import POINTS_BACK, compose, cover_documents, redundant
 from assistant.answer.conflicts import answer_values, disagreeing, flag_conflict
 from assistant.answer.features import Candidate, featurize, is_headline
-from assistant.answer.question import DATE, NUMBER, QuestionAnalysis, analyze, mentions, satisfies_role, satisfies_type
+from assistant.answer.question import (
+    DATE, NUMBER, PERSON, QuestionAnalysis, analyze, explanatory, mentions, names_person_at, satisfies_role, satisfies_type,
+)
 from assistant.answer.refusal import SCOPE_CHARS, readable_reason
 from assistant.config import Settings
 from assistant.encode.embed import Embedder
@@ -77,9 +79,12 @@ def reader_may_answer(c: Candidate) -> bool:
 def reader_gate(q: QuestionAnalysis, c: Candidate, text: str) -> bool:
     """What a reader's answer must also be: not a heading; a sentence sharing a content word with the
     question (or pointing back at one that does); for "how many" / "when", a short answer that
-    holds a number / a date (the span, widened to its words)."""
+    holds a number / a date (the span, widened to its words); for "the name of the minister", a
+    short answer that is (part of) a person's name, not a fragment like "Islamabad-based"."""
     if is_headline(c.text) or not (c.lex > 0 or (c.ctx > 0 and POINTS_BACK.search(c.text))):
         return False
+    if c.span is not None and q.answer_type == PERSON:
+        return names_person_at(c.text, c.span[0] - c.start, c.span[1] - c.start)
     if c.span is not None and q.answer_type in (NUMBER, DATE):
         a, b = c.span
         while a > c.start and text[a - 1].isalnum():
@@ -345,7 +350,28 @@ class ExtractiveAnswerer:
             ranked = [c for c in ranked if passes_gates(c, self.settings.answer_scorer)]
             if not ranked:
                 return self._refusal(question, contexts, readable_reason(question, q, contexts, documents), 0.0)
+        if self.settings.answer_scorer == "reader" and explanatory(question):
+            # answered by a clause or a sentence: the reader's no-answer score is not calibrated for
+            # these (few in SQuAD), so a lower floor, and the heuristic's evidence must agree
+            on_topic = self._evidence(q, ranked)
+            if not on_topic:
+                best = ranked[0].prob
+                return self._refusal(question, contexts, readable_reason(question, q, contexts, documents), best)
+            return self._finish(question, q, contexts, documents, on_topic, lambda c: c.prob, self.explain_min_prob())
         return self._finish(question, q, contexts, documents, ranked, lambda c: c.prob, self.min_prob())
+
+    def _evidence(self, q: QuestionAnalysis, ranked: list[Candidate]) -> list[Candidate]:
+        """The candidates whose heuristic evidence (cosine + term coverage) reaches `answer_min_score`, in order."""
+        top = ranked[: self.settings.answer_rerank]
+        qv = self.embedder.embed_query(q.text)
+        for c, sim in zip(top, self.sentence_vectors(top) @ qv, strict=True):
+            c.sim = float(sim)
+        return [c for c in top if heuristic_score(c) >= self.settings.answer_min_score]
+
+    def explain_min_prob(self) -> float:
+        if self.settings.answer_explain_min_prob is not None:
+            return self.settings.answer_explain_min_prob
+        return self.reader.explain_min_prob
 
     def _answer_heuristic(self, question: str, contexts: Sequence[Context], documents: dict[str, Document], idf: dict[str, float]) -> Answer:
         q = analyze(question)

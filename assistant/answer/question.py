@@ -98,6 +98,17 @@ class QuestionAnalysis:
     content_terms: frozenset[str] = field(default_factory=frozenset)
 
 
+_YES_NO = re.compile(r"^\W*(is|are|was|were|has|have|had|does|do|did|can|could|should|will|would|may|might)\b", re.I)
+_HOW_MANNER = re.compile(r"\bhow\b(?!\s+(many|much|long|large|big|old|far|often|soon|high|tall|wide)\b)", re.I)
+
+
+def explanatory(question: str) -> bool:
+    """A question answered by a clause or a whole sentence rather than a short span: why, how (not
+    "how many"), yes/no, or what a document says ("does the CTD editorial say"). SQuAD 2.0, the
+    reader's training data, has few of them, so its no-answer score is not calibrated for them."""
+    return bool(_WHY.search(question) or _HOW_MANNER.search(question) or _YES_NO.search(question) or _ATTRIBUTION.search(question))
+
+
 def answer_type(question: str) -> str | None:
     if _PERSON_Q.search(question):
         return PERSON
@@ -131,11 +142,48 @@ _ROLE_A = re.compile(
 )
 
 
+#: "the name of the federal interior minister", "who is the senior military officer": an office
+#: and the word that says which one ("interior", "military"); generic words do not say which
+_TITLE_Q = re.compile(
+    r"\b(?:names? of|who (?:is|was|are|were)) the ((?:[a-z-]+\s+){0,3})"
+    r"(minister|secretary|director|chief|chairman|chairperson|commander|officer|governor|spokesperson|spokesman|ambassador|mayor|president)s?\b",
+    re.I,
+)
+_GENERIC_MODIFIER = {"current", "former", "new", "then", "senior", "junior", "federal", "provincial", "national", "top", "first", "last", "acting", "deputy"}
+
+
+def office_asked(question: str) -> tuple[str, str | None] | None:
+    """(office, the word that says which one) for "name of the federal interior minister"-style
+    questions: ('minister', 'interior'); None when the question names no office."""
+    m = _TITLE_Q.search(question)
+    if not m:
+        return None
+    which = [w for w in m.group(1).lower().split() if w not in _GENERIC_MODIFIER]
+    return m.group(2).lower(), (which[-1] if which else None)
+
+
 def satisfies_role(question: str, sentence: str) -> bool:
-    """For "who heads X": the sentence names a person and a heading / leading role; else True."""
-    if not _ROLE_Q.search(question):
-        return True
-    return bool(_ROLE_A.search(sentence)) and bool(_PERSON_A.search(sentence))
+    """For "who heads X": the sentence names a person and a heading / leading role; for "the name
+    of the interior minister": the sentence names that office ("interior" and "minister"); else True."""
+    if _ROLE_Q.search(question) and not (_ROLE_A.search(sentence) and _PERSON_A.search(sentence)):
+        return False
+    office = office_asked(question)
+    if office is not None:
+        title, which = office
+        low = sentence.lower()
+        if not re.search(rf"\b{title}s?\b", low) or (which is not None and not re.search(rf"\b{re.escape(which)}\b", low)):
+            return False
+    return True
+
+
+def names_person_at(sentence: str, start: int, end: int) -> bool:
+    """Whether a person's name (two capitalised words, or a title and a name) overlaps
+    sentence[start:end] widened to whole words (hyphenated compounds whole: "Islamabad-based")."""
+    while start > 0 and (sentence[start - 1].isalnum() or sentence[start - 1] in "-’'"):
+        start -= 1
+    while end < len(sentence) and (sentence[end].isalnum() or sentence[end] in "-’'"):
+        end += 1
+    return any(m.start() < end and m.end() > start for m in _PERSON_A.finditer(sentence))
 
 
 def satisfies_type(sentence: str, kind: str | None) -> bool:

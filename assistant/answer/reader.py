@@ -108,6 +108,9 @@ class SpanReader(TrainedGraph):
         super().__init__(params, precision, model_path, cache_dir, threads)
         self.max_len = int(self.meta.get("max_len", W.MAX_LEN))
         self.stride = int(self.meta.get("stride", W.STRIDE))
+        #: the floor for questions answered by a clause or a sentence (`question.explanatory`), chosen
+        #: on the CT dev set (`python -m evals.reader_eval --explain-point`)
+        self.explain_min_prob = float(self.meta.get("explain_min_prob", self.min_prob))
 
     def export(self, dest: Path) -> None:
         """Put the trained tensors over the packaged weights and trace start/end logits to ONNX (imports torch)."""

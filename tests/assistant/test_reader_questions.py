@@ -1,0 +1,77 @@
+"""The span reader on the kinds of question SQuAD 2.0 has few of (why, how, yes/no, what a document
+says), on offices ("the name of the interior minister") and on person answers, with the shipped
+parameters and the shipped corpus."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from assistant.answer.question import explanatory, names_person_at, office_asked, satisfies_role
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("Why did NACTA struggle with CTD integration?", True),
+        ("How do the two editorials see the role of the police in counter-terrorism changing?", True),
+        ("Has the idea of a national CTD been assessed?", True),
+        ("What does the CTD editorial say has to be fixed before NACTA can be reorganised?", True),
+        ("How many CTDs are there?", False),
+        ("What does NIFTAC stand for?", False),
+        ("Who heads NACTA?", False),
+    ],
+)
+def test_explanatory_questions(question: str, expected: bool) -> None:
+    assert explanatory(question) is expected
+
+
+def test_an_office_asked_must_be_the_office_the_sentence_names() -> None:
+    q = "What is the name of the federal interior minister who spoke of restructuring NACTA?"
+    assert office_asked(q) == ("minister", "interior")
+    assert office_asked("Who is the current prime minister of Pakistan?") == ("minister", "prime")
+    assert office_asked("What does NACTA do?") is None
+    assert not satisfies_role(q, "The cabinet, which is led by Chief Minister Ali Amin Khan Gandapur, approved it.")
+    assert satisfies_role(q, "Interior Minister Mohsin Naqvi said NACTA would be restructured.")
+
+
+def test_a_person_answer_is_a_name_not_a_fragment_of_a_compound() -> None:
+    s = "The document, produced by the Islamabad-based Pakistan Institute for Peace Studies, identifies shortcomings."
+    i = s.index("Islamabad")
+    assert not names_person_at(s, i, i + len("Islamabad"))
+    t = "The cabinet, which is led by Chief Minister Ali Amin Khan Gandapur, approved it."
+    i = t.index("Ali")
+    assert names_person_at(t, i, i + len("Ali Amin Khan Gandapur"))
+
+
+@pytest.fixture
+def reader(corpus_store: Path, embedder):  # type: ignore[no-untyped-def]
+    from assistant.api import Assistant
+    from assistant.config import Settings
+
+    a = Assistant(Settings(store=corpus_store, answer_scorer="reader"), embedder)
+    yield a
+    a.close()
+
+
+def test_why_question_on_the_editorials_is_answered_with_its_passage(reader) -> None:  # type: ignore[no-untyped-def]
+    ans = reader.ask("Why did NACTA struggle with CTD integration?")
+    assert not ans.refused and ans.citations
+    c = ans.citations[0]
+    assert c.quote == reader.document(c.doc_id).text[c.start : c.end]
+    assert "NACTA" in c.quote and "integrat" in c.quote
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Why did the Roman Empire fall?",
+        "How do bees make honey?",
+        "Who are the authors of the Pakistan Institute for Peace Studies report on CTDs?",
+        "What is the name of the federal interior minister who spoke of restructuring NACTA?",
+    ],
+)
+def test_questions_the_editorials_do_not_answer_are_refused(reader, question: str) -> None:  # type: ignore[no-untyped-def]
+    ans = reader.ask(question)
+    assert ans.refused, (question, ans.answer)
