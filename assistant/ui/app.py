@@ -20,10 +20,10 @@ import logging
 import os
 from typing import TYPE_CHECKING, Any
 
-from assistant.errors import ConfigError
+from assistant.errors import AssistantError, ConfigError
 from assistant.ui.guard import UPLOAD_TYPES, check_bind, load_auth
 from assistant.ui.handlers import FILTER_LABEL, ChatUI, UiSession, display_name, new_chat_session  # noqa: F401  (the app's API)
-from assistant.ui.pages import PAGE_CSS, cache_dir
+from assistant.ui.pages import PAGE_CSS
 from assistant.ui.render import CSS, JS, NO_PASSAGE, NO_SOURCES, md_escape
 from assistant.ui.uploads import file_digest  # noqa: F401  (kept importable from here)
 from assistant.ui.users import User, verify
@@ -51,9 +51,10 @@ def _theme() -> Any:
     return gr.themes.Soft(font=("ui-sans-serif", "system-ui", "sans-serif"), font_mono=("ui-monospace", "Consolas", "monospace"))
 
 
-def launch_options(settings: Settings) -> dict[str, Any]:
-    """Keyword arguments for `Blocks.launch` (theme, CSS and JS live there in Gradio 6)."""
-    return {
+def launch_options(settings: Settings, app: gr.Blocks | None = None) -> dict[str, Any]:
+    """Keyword arguments for `Blocks.launch` (theme, CSS and JS live there in Gradio 6). With the
+    `app` from `build_app`: its page-image and PDF routes too (`assistant.ui.files`)."""
+    options = {
         "theme": _theme(),
         "css": CSS + PAGE_CSS,
         "js": JS,
@@ -64,8 +65,12 @@ def launch_options(settings: Settings) -> dict[str, Any]:
         "share": False,
         "footer_links": ["api"],
         "max_file_size": f"{int(settings.upload_max_mb * 1024 * 1024)}b" if settings.allow_upload else "1kb",
-        "allowed_paths": [str(cache_dir(settings.store).resolve())],  # cited PDF pages (assistant.ui.pages)
     }
+    if app is not None:  # cited PDF pages by document id and page, through the user's view; Gradio serves no store path
+        from assistant.ui.files import routes
+
+        options["app_kwargs"] = {"routes": routes(app.ct_viewers)}  # type: ignore[attr-defined]
+    return options
 
 
 def build_app(assistant: Assistant, settings: Settings | None = None, users: dict[str, User] | None = None) -> gr.Blocks:
@@ -182,7 +187,7 @@ def serve(settings: Settings, assistant: Assistant | None = None, *, block: bool
             auth=(lambda name, password: verify(auth.get(name), password)) if auth else None,  # argon2id (assistant.ui.users)
             prevent_thread_lock=not block,
             quiet=quiet,
-            **launch_options(settings),
+            **launch_options(settings, app),
         )
     except OSError as exc:  # Gradio: "Cannot find empty port in range ..."; bind errors
         app.close()

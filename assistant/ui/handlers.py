@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from assistant.errors import AssistantError
 from assistant.types import Answer, Filters
 from assistant.ui.feedback import FeedbackStore
-from assistant.ui.pages import page_view, render_page_html
+from assistant.ui.pages import page_image, page_view, pdf_copy, render_page_html
 from assistant.ui.render import NO_PASSAGE, NO_SOURCES, md_escape, render_answer_md, render_passage_html, render_sources_html
 from assistant.ui.uploads import ingest_uploads
 
@@ -185,11 +185,32 @@ class ChatUI:
             return f'<div class="ct-empty">{html.escape(str(exc))}</div>', gr.skip()
         dates = self.dates()
         passage = render_passage_html(cit, doc.text, doc.date)
-        original = lambda: self.assistant.original_file(doc.doc_id)  # noqa: E731 - a PDF another host ingested
-        view = page_view(doc, cit, self.settings.store, original=original) if cit.page is not None else None
+        view = page_view(doc, cit, self.settings.store, original=self._original(doc.doc_id)) if cit.page is not None else None
         if view is not None:  # a PDF: the rendered page with the quote marked, beside the text view
             passage = f'<div class="ct-passage-row">{passage}{render_page_html(view)}</div>'
         return passage, render_sources_html(answer, turn, dates, selected=n)
+
+    # the page image and the PDF (assistant.ui.files): this view's documents only ---------------
+    def _original(self, doc_id: str) -> Any:
+        return lambda: self.assistant.original_file(doc_id)  # a PDF another host ingested: the shared catalog's copy
+
+    def _readable(self, doc_id: str) -> Any:
+        """The document if this view may read it, else None (unknown and hidden alike)."""
+        try:
+            return self.assistant.document(doc_id)
+        except AssistantError:
+            return None
+
+    def page_image(self, doc_id: str, n: int) -> Path | None:
+        """The cached PNG of page `n` of the file, for a PDF this view may read; else None."""
+        doc = self._readable(doc_id)
+        return None if doc is None else page_image(doc, n, self.settings.store, original=self._original(doc.doc_id))
+
+    def original_pdf(self, doc_id: str) -> tuple[Path, str] | None:
+        """(cached copy, file name) of a PDF this view may read; else None."""
+        doc = self._readable(doc_id)
+        copy = None if doc is None else pdf_copy(doc, self.settings.store, original=self._original(doc.doc_id))
+        return None if copy is None else (copy, Path(doc.source).name)
 
     def new_conversation(self, state: UiSession | None) -> tuple[Any, ...]:
         if isinstance(state, UiSession) and state.session is not None:

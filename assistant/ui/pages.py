@@ -6,8 +6,11 @@ page to PNG once, and finds the boxes of the quoted characters in the page's tex
 quote is matched on letters and digits only, so joined hyphens ("counterterrorism" vs
 "coun-" + "terrorism") and dropped headers do not matter. A page read by OCR has no text layer:
 its words' boxes come from Tesseract's TSV output on the same 300 dpi rendering ingest OCR'd
-(cached beside the image), and the page says its text was read by OCR. The web app serves the cache folder (Gradio
-`allowed_paths`), so the page image and "open the PDF at this page" link come from the store.
+(cached beside the image), and the page says its text was read by OCR.
+
+The page image and the "open the PDF at this page" link name the document by id and page only
+(`page_url`, `pdf_url`); the web app answers them from this cache through the reader's own view
+(`assistant.ui.files`), so no server path reaches a browser.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import quote
 
 from assistant.types import Citation, Document, PageSpan
 
@@ -47,6 +51,8 @@ class PageView:
     height: float
     boxes: list[tuple[float, float, float, float]] = field(default_factory=list)  # (left, top, width, height), fractions of the page
     note: str | None = None
+    doc_id: str = ""
+    version: str = ""  # changes when the document is re-ingested (cache busting in URLs)
 
 
 def _atomic_write(dest: Path, write: object) -> None:
@@ -188,55 +194,119 @@ def _word_boxes(words: list[tuple[str, int, float, float, float, float]], quote:
     return [(x - pad, y - pad, w + 2 * pad, h + 2 * pad) for x, y, w, h in lines.values()]
 
 
+def is_pdf(doc: Document) -> bool:
+    return bool(doc.pages) and Path(doc.source).suffix.lower() == ".pdf"
+
+
+def _copy_locked(doc: Document, folder: Path, original: Callable[[], bytes | None] | None) -> Path | None:
+    """The cached copy of the PDF (made once; caller holds _LOCK), or None when the file is gone."""
+    pdf_copy = folder / "document.pdf"
+    if pdf_copy.exists():
+        return pdf_copy
+    src = Path(doc.source)
+    folder.mkdir(parents=True, exist_ok=True)
+    data = None if src.is_file() or original is None else original()
+    if data is not None:  # another host ingested it: the catalog keeps the file
+        _atomic_write(pdf_copy, lambda tmp: tmp.write_bytes(data))
+    elif not src.is_file():
+        log.info("page view: %s is gone", src)
+        return None
+    else:
+        _atomic_write(pdf_copy, lambda tmp: shutil.copyfile(src, tmp))
+    return pdf_copy
+
+
+def _render_locked(pdf: object, n: int, png: Path, scale: float) -> object:
+    p = pdf[n - 1]  # type: ignore[index]
+    if not png.exists():
+        image = p.render(scale=scale).to_pil()
+        _atomic_write(png, lambda tmp: image.save(tmp, format="PNG"))
+    return p
+
+
+def pdf_copy(doc: Document, store: str | Path, original: Callable[[], bytes | None] | None = None) -> Path | None:
+    """The document's PDF in the page cache, copied from its file or (`original`) from the shared
+    catalog's copy; None for a document that is not a PDF or whose file is gone."""
+    if not is_pdf(doc):
+        return None
+    with _LOCK:
+        try:
+            return _copy_locked(doc, cache_dir(store) / _key(doc), original)
+        except OSError as exc:
+            log.warning("PDF of %s unavailable: %s", doc.doc_id, exc)
+            return None
+
+
+def page_image(
+    doc: Document, n: int, store: str | Path, scale: float = SCALE, original: Callable[[], bytes | None] | None = None
+) -> Path | None:
+    """PNG of page `n` of the file (1-based), rendered once into the page cache; None when the
+    document is not a PDF, has no such page, or its file is gone."""
+    if not is_pdf(doc) or n < 1:
+        return None
+    import pypdfium2 as pdfium
+
+    folder = cache_dir(store) / _key(doc)
+    png = folder / f"page-{n}.png"
+    with _LOCK:
+        if png.exists():
+            return png
+        try:
+            copy = _copy_locked(doc, folder, original)
+            if copy is None:
+                return None
+            pdf = pdfium.PdfDocument(str(copy))
+        except (OSError, pdfium.PdfiumError) as exc:
+            log.warning("page %d of %s unavailable: %s", n, doc.doc_id, exc)
+            return None
+        try:
+            if n > len(pdf):
+                return None
+            _render_locked(pdf, n, png, scale)
+            return png
+        except (OSError, pdfium.PdfiumError) as exc:
+            log.warning("page %d of %s unavailable: %s", n, doc.doc_id, exc)
+            return None
+        finally:
+            pdf.close()
+
+
 def page_view(
     doc: Document, citation: Citation, store: str | Path, scale: float = SCALE, original: Callable[[], bytes | None] | None = None
 ) -> PageView | None:
     """The cited (first) page, rendered and cached, with the quote's boxes; None for unpaged or missing PDFs.
     `original`: the file's bytes from a shared catalog, for a host that does not have the file."""
-    if not doc.pages or citation.page is None:
+    if not is_pdf(doc) or citation.page is None:
         return None
-    page = next((p for p in doc.pages if p.n == citation.page), None)
-    src = Path(doc.source)
-    if page is None or src.suffix.lower() != ".pdf":
+    page = next((p for p in doc.pages or [] if p.n == citation.page), None)
+    if page is None:
         return None
     folder = cache_dir(store) / _key(doc)
-    pdf_copy = folder / "document.pdf"
     png = folder / f"page-{page.n}.png"
     import pypdfium2 as pdfium
 
     with _LOCK:
         try:
-            folder.mkdir(parents=True, exist_ok=True)
-            if not pdf_copy.exists():
-                data = None if src.is_file() or original is None else original()
-                if data is not None:  # another host ingested it: the catalog keeps the file
-                    _atomic_write(pdf_copy, lambda tmp: tmp.write_bytes(data))
-                elif not src.is_file():
-                    log.info("page view: %s is gone", src)
-                    return None
-                else:
-                    _atomic_write(pdf_copy, lambda tmp: shutil.copyfile(src, tmp))
-            pdf = pdfium.PdfDocument(str(pdf_copy))
+            copy = _copy_locked(doc, folder, original)
+            if copy is None:
+                return None
+            pdf = pdfium.PdfDocument(str(copy))
         except (OSError, pdfium.PdfiumError) as exc:
             log.warning("page view of %s unavailable: %s", doc.doc_id, exc)
             return None
         try:
             if page.n > len(pdf):
                 return None
-            p = pdf[page.n - 1]
-            width, height = p.get_size()
-            if not png.exists():
-                image = p.render(scale=scale).to_pil()
-                _atomic_write(png, lambda tmp: image.save(tmp, format="PNG"))
-            view = PageView(page=page, png=png, pdf=pdf_copy, width=width, height=height)
+            p = _render_locked(pdf, page.n, png, scale)
+            width, height = p.get_size()  # type: ignore[attr-defined]
+            view = PageView(page=page, png=png, pdf=copy, width=width, height=height, doc_id=doc.doc_id, version=_key(doc))
+            part = doc.text[max(citation.start, page.start) : min(citation.end, page.end)]
             if page.ocr:
                 words = _ocr_words(p, folder / f"page-{page.n}.ocr.json", width, height)
-                part = doc.text[max(citation.start, page.start) : min(citation.end, page.end)]
                 view.boxes = _word_boxes(words, part)
                 view.note = "Scanned page: its text was read by OCR" + ("." if view.boxes else "; the quote could not be located on the image.")
             else:
-                part = doc.text[max(citation.start, page.start) : min(citation.end, page.end)]
-                view.boxes = span_boxes(p.get_textpage(), width, height, part)
+                view.boxes = span_boxes(p.get_textpage(), width, height, part)  # type: ignore[attr-defined]
                 if not view.boxes:
                     view.note = "The quote could not be located on the page image."
             return view
@@ -244,9 +314,14 @@ def page_view(
             pdf.close()
 
 
-def file_url(path: Path) -> str:
-    """Gradio serves files under `allowed_paths` at /gradio_api/file=<absolute path>."""
-    return "/gradio_api/file=" + str(path.resolve())
+def page_url(doc_id: str, n: int, version: str = "") -> str:
+    """The web app's URL of page `n`'s image (`assistant.ui.files`): the document id and page only."""
+    return f"/doc/{quote(doc_id, safe='')}/page/{n}.png" + (f"?v={version}" if version else "")
+
+
+def pdf_url(doc_id: str, n: int | None = None, version: str = "") -> str:
+    """The web app's URL of the document's PDF, opening at page `n`."""
+    return f"/doc/{quote(doc_id, safe='')}/original.pdf" + (f"?v={version}" if version else "") + (f"#page={n}" if n else "")
 
 
 def render_page_html(view: PageView) -> str:
@@ -257,14 +332,15 @@ def render_page_html(view: PageView) -> str:
     )
     note = f'<div class="ct-page-note">{html.escape(view.note)}</div>' if view.note else ""
     ocr = " · OCR" if view.page.ocr else ""
-    pdf_href = f"{file_url(view.pdf)}#page={view.page.n}"
+    pdf_href = pdf_url(view.doc_id, view.page.n, view.version)
+    img_src = page_url(view.doc_id, view.page.n, view.version)
     of_file = f"page {view.page.n} of the file"  # where the printed label differs, the file's own count is in the tooltip
     return (
         f'<div class="ct-page" data-page="{view.page.n}">'
         f'<div class="ct-page-head"><span class="ct-page-label" title="{of_file}">p. {html.escape(label)}</span>{ocr} · '
         f'<a class="ct-open-pdf" href="{html.escape(pdf_href)}" target="_blank" rel="noopener">open the PDF at this page</a></div>'
         f'<div class="ct-page-img" style="aspect-ratio:{view.width:.2f}/{view.height:.2f}">'
-        f'<img src="{html.escape(file_url(view.png))}" alt="page {html.escape(label)}">{boxes}</div>{note}</div>'
+        f'<img src="{html.escape(img_src)}" alt="page {html.escape(label)}">{boxes}</div>{note}</div>'
     )
 
 

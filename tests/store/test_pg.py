@@ -7,6 +7,7 @@ are separate store directories, and where it matters separate processes (`python
 from __future__ import annotations
 
 import json
+import shutil
 import threading
 from pathlib import Path
 
@@ -125,6 +126,7 @@ def test_pdf_pages_and_docx_sections_on_a_host_without_the_files(archive, tmp_pa
     import docx
 
     from assistant.api import Assistant
+    from assistant.ui.handlers import ChatUI
     from assistant.ui.pages import page_view
 
     folder = tmp_path / "docs"
@@ -154,6 +156,13 @@ def test_pdf_pages_and_docx_sections_on_a_host_without_the_files(archive, tmp_pa
         view = page_view(doc, cit, tmp_path / "reader", original=lambda: reader.original_file(doc.doc_id))
         assert view is not None and view.png.stat().st_size > 1000 and view.pdf.read_bytes() == pdf_bytes
         assert view.boxes  # the quote was found on the rendered page
+        # the web app's page and PDF routes (assistant.ui.files) on this host, from an empty page cache
+        shutil.rmtree(tmp_path / "reader" / "page_cache")
+        ui = ChatUI(reader, reader.settings)
+        copy, name = ui.original_pdf("security_report")
+        assert copy.read_bytes() == pdf_bytes and name == "security_report.pdf"
+        assert ui.page_image("security_report", 2).read_bytes()[:4] == b"\x89PNG"
+        assert ui.page_image("policy", 1) is None and ui.original_pdf("policy") is None  # not a PDF: the routes' 404
     finally:
         reader.close()
 

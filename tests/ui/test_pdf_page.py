@@ -72,9 +72,11 @@ def test_browser_pdf_citation_shows_the_page_with_the_quote_marked(pdf_served: S
             assert b["x"] >= frame["x"] + frame["width"] * 0.45, "box must be in the right column"
             assert b["y"] < frame["y"] + frame["height"] * 0.3, "box must be near the top of the page"
         page.locator("#ct-passage").screenshot(path=str(artifacts / "chat-pdf-page.png"))
-        # the PDF link is served from the store and opens at the page
+        # the image and the PDF link name the document and page only (no server path) and open at the page
+        assert img.get_attribute("src").startswith("/doc/security_report/page/5.png")
         href = view.locator("a.ct-open-pdf").get_attribute("href")
-        assert href.endswith("#page=5") and "page_cache" in href
+        assert href.startswith("/doc/security_report/original.pdf") and href.endswith("#page=5")
+        assert str(pdf_served.settings.store) not in page.locator("#ct-passage").inner_html()
         with urllib.request.urlopen(pdf_served.url.rstrip("/") + href.split("#")[0], timeout=30) as resp:
             assert resp.status == 200 and resp.read(5) == b"%PDF-"
         assert p.external == [], f"requests left the machine: {p.external}"
