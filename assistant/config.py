@@ -117,7 +117,9 @@ class Settings(BaseSettings):
     auth_file: Path | None = None
     allow_upload: bool = False
     upload_max_mb: float = Field(20.0, gt=0)
-    feedback_db: Path | None = Field(None, description="SQLite file for feedback; unset = <store>/feedback.sqlite3")
+    feedback_db: Path | None = Field(
+        None, description="SQLite file for feedback; unset = the shared catalog's table with catalog_url, else <store>/feedback.sqlite3"
+    )
 
     # --- access & audit (issue 21; docs/security.md) ------------------------------------
     audit_log: Path | None = Field(None, description="append one JSON line per question, upload and ingest to this file; unset = no audit log")

@@ -25,7 +25,10 @@ def register_serve(sub: Any) -> None:
     p.add_argument("--auth-file", dest="auth_file", metavar="FILE", help="require a login from FILE (one user:password a line)")
     p.add_argument("--allow-upload", dest="allow_upload", action="store_true", default=None, help="let users upload documents for ingestion")
     p.add_argument("--upload-max-mb", dest="upload_max_mb", type=float, help="largest upload in MB (default 20)")
-    p.add_argument("--feedback-db", dest="feedback_db", metavar="FILE", help="SQLite file for feedback (default <store>/feedback.sqlite3)")
+    p.add_argument(
+        "--feedback-db", dest="feedback_db", metavar="FILE",
+        help="SQLite file for feedback (default: the shared catalog's table with --catalog-url, else <store>/feedback.sqlite3)",
+    )  # fmt: skip
     p.set_defaults(func=cmd_serve)
 
 
@@ -33,7 +36,10 @@ def register_feedback(sub: Any) -> None:
     p = sub.add_parser("feedback", help="export the feedback staff gave in the web chat")
     p.add_argument("action", choices=["export"])
     add_store_flags(p)
-    p.add_argument("--feedback-db", dest="feedback_db", metavar="FILE", help="SQLite file (default <store>/feedback.sqlite3)")
+    p.add_argument(
+        "--feedback-db", dest="feedback_db", metavar="FILE",
+        help="SQLite file (default: the shared catalog's table with --catalog-url, else <store>/feedback.sqlite3)",
+    )  # fmt: skip
     p.add_argument("--out", metavar="FILE", help="write here instead of stdout")
     p.add_argument("--format", dest="fmt", choices=["jsonl", "csv"], default="jsonl")
     from assistant.cli.access import add_groups_flag
@@ -78,22 +84,30 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_feedback(args: argparse.Namespace) -> int:
-    from assistant.ui.feedback import FeedbackStore, default_path
+    """Export from where `serve` keeps feedback (`open_feedback`: the SQLite file, or with
+    --catalog-url the shared table, whichever host the rows were given on)."""
+    from assistant.ui.feedback import open_feedback
 
     settings = _settings(args)
-    path = default_path(settings)
-    if not path.exists():
-        raise UsageError(f"no feedback file at {path}")
-    store = FeedbackStore(path)
-    visible = None
-    if args.groups is not None:
-        from assistant.api import Assistant
-        from assistant.cli.access import groups_of
+    store = open_feedback(settings)
+    try:
+        if not store.exists():
+            raise UsageError(f"no {store.kind} at {store.where}")
+        visible = None
+        if args.groups is not None:  # only rows about documents these groups may read (issue 21)
+            from assistant.api import Assistant
+            from assistant.cli.access import groups_of
 
-        visible = {d.doc_id for d in Assistant(settings, groups=groups_of(args)).documents()}
-    if args.out:
-        n = store.export(Path(args.out).expanduser(), args.fmt, visible)
-        print(f"exported {n} feedback rows to {args.out}", file=sys.stderr)
-    else:
-        store.export(sys.stdout, args.fmt, visible)
+            reader = Assistant(settings, groups=groups_of(args))
+            try:
+                visible = {d.doc_id for d in reader.documents()}
+            finally:
+                reader.close()
+        if args.out:
+            n = store.export(Path(args.out).expanduser(), args.fmt, visible)
+            print(f"exported {n} feedback rows to {args.out}", file=sys.stderr)
+        else:
+            store.export(sys.stdout, args.fmt, visible)
+    finally:
+        store.close()
     return 0

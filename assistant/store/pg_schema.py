@@ -97,6 +97,26 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
     ),
     # issue 21: a document's access groups (assistant.store.access; comma-joined, sorted), as in SQLite
     (2, ["ALTER TABLE documents ADD COLUMN IF NOT EXISTS access text NOT NULL DEFAULT 'all'"]),
+    # issue 19: the web UI's feedback, shared by every host (assistant.store.pg_feedback; the
+    # columns of assistant.ui.feedback's SQLite table, created_at stamped by the server)
+    (
+        3,
+        [
+            """CREATE TABLE feedback (
+                id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                created_at timestamptz NOT NULL DEFAULT now(),
+                session_id text NOT NULL DEFAULT '',
+                rating text NOT NULL CHECK (rating IN ('helpful', 'not_helpful')),
+                comment text NOT NULL DEFAULT '',
+                question text NOT NULL,
+                standalone_question text,
+                answer text NOT NULL,
+                refused boolean NOT NULL DEFAULT false,
+                mode text NOT NULL DEFAULT '',
+                citations json NOT NULL DEFAULT '[]',
+                filters json NOT NULL DEFAULT '{}')""",
+        ],
+    ),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 

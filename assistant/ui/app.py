@@ -4,8 +4,8 @@ One shared `Assistant`; one `ChatSession` per browser session (held in `gr.State
 never see each other's history. Every answer sentence carries numbered citations; clicking a
 marker shows the quoted span highlighted inside its document. The handlers live in
 `assistant.ui.handlers`, rendering in `assistant.ui.render`, uploads in `assistant.ui.uploads`.
-Feedback goes to a local SQLite file (`assistant.ui.feedback`). Uploads are off unless
-`settings.allow_upload`. The document filter is filled when the page loads and re-checked
+Feedback goes to `assistant.ui.feedback` (a SQLite file, or the shared catalog's table).
+Uploads are off unless `settings.allow_upload`. The document filter is filled when the page loads and re-checked
 every `REFRESH_S` seconds, so documents another process ingests appear without a restart.
 
 Network: binds 127.0.0.1 by default and refuses any other interface without authentication;

@@ -1,8 +1,14 @@
-"""Staff feedback on answers (helpful / not helpful, optional comment) in a local SQLite file.
+"""Staff feedback on answers (helpful / not helpful, optional comment), for evaluators.
 
 Each row keeps what was asked, what was answered and the citations shown, so evaluators can
-export the file (`ct-assistant feedback export`) and turn complaints into eval cases.
-Safe for several threads: every call opens its own short-lived connection (WAL mode).
+export it (`ct-assistant feedback export`) and turn complaints into eval cases.
+
+One interface, `Feedback` (add, rows, exists, export), two places, chosen by `open_feedback(settings)`
+(the chat's `Viewers` and the export command call it):
+  - `FeedbackStore`: a SQLite file, `<store>/feedback.sqlite3` or `feedback_db` (one host). Safe
+    for several threads: every call opens its own short-lived connection (WAL mode);
+  - `PostgresFeedback`: with `catalog_url` (and no `feedback_db`), the `feedback` table of the
+    shared catalog (`assistant.store.pg_feedback`), so feedback given on any host is exported from any host.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from pathlib import Path
 from typing import IO, Any, Literal
 
 from assistant.errors import ConfigError, InvalidFilterError
+from assistant.store.pg_feedback import COLUMNS, FeedbackTable
 
 log = logging.getLogger(__name__)
 
@@ -27,21 +34,7 @@ Rating = Literal["helpful", "not_helpful"]
 RATINGS: tuple[str, ...] = ("helpful", "not_helpful")
 FORMATS: tuple[str, ...] = ("jsonl", "csv")
 MAX_COMMENT_CHARS = 4000
-
-COLUMNS = (
-    "id",
-    "created_at",
-    "session_id",
-    "rating",
-    "comment",
-    "question",
-    "standalone_question",
-    "answer",
-    "refused",
-    "mode",
-    "citations",
-    "filters",
-)
+# COLUMNS (export order; the same in the SQLite file and the PostgreSQL table): assistant.store.pg_feedback
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS feedback (
@@ -66,35 +59,33 @@ def default_path(settings: Any) -> Path:
     return Path(settings.feedback_db) if settings.feedback_db else Path(settings.store) / "feedback.sqlite3"
 
 
-class FeedbackStore:
-    def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
-        self._init_lock = threading.Lock()
-        self._ready = False
+def open_feedback(settings: Any) -> Feedback:
+    """Where this deployment keeps feedback: an explicit `feedback_db` file; else, with a shared
+    catalog, its PostgreSQL table; else `<store>/feedback.sqlite3`. Opening connects to nothing."""
+    if settings.feedback_db is None and settings.catalog_url is not None:
+        return PostgresFeedback(settings.catalog_url.get_secret_value())
+    return FeedbackStore(default_path(settings))
 
-    @classmethod
-    def for_settings(cls, settings: Any) -> FeedbackStore:
-        return cls(default_path(settings))
 
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        with self._init_lock:
-            if not self._ready:
-                try:
-                    self.path.parent.mkdir(parents=True, exist_ok=True)
-                except OSError as exc:
-                    raise ConfigError("feedback_db", str(self.path), f"cannot create its folder: {exc}") from exc
-        try:
-            conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
-        except sqlite3.Error as exc:
-            raise ConfigError("feedback_db", str(self.path), str(exc)) from exc
-        with closing(conn):
-            with self._init_lock:
-                if not self._ready:
-                    conn.execute("PRAGMA journal_mode=WAL")
-                    conn.execute(_SCHEMA)
-                    self._ready = True
-            yield conn
+class Feedback:
+    """The interface: validation and export here; a backend stores (`_insert`) and reads (`rows`)."""
+
+    kind = "feedback"  # what a missing one is called: "no <kind> at <where>"
+    where = ""
+
+    def _insert(self, row: dict[str, Any]) -> int:
+        raise NotImplementedError
+
+    def rows(self) -> list[dict[str, Any]]:
+        """All feedback, oldest first, with `citations`/`filters` decoded and `refused` a bool."""
+        raise NotImplementedError
+
+    def exists(self) -> bool:
+        """Whether any feedback was ever stored here (the file, the table)."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Release connections (a no-op for the SQLite file)."""
 
     def add(
         self,
@@ -113,45 +104,21 @@ class FeedbackStore:
         """Store one rating; returns its row id."""
         if rating not in RATINGS:
             raise InvalidFilterError("rating", rating, f"want one of {', '.join(RATINGS)}")
-        comment = (comment or "").strip()[:MAX_COMMENT_CHARS]
-        now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
-        row = (
-            now,
-            session_id,
-            rating,
-            comment,
-            question,
-            standalone_question,
-            answer,
-            int(bool(refused)),
-            mode,
-            json.dumps(list(citations), ensure_ascii=False),
-            json.dumps(dict(filters or {}), ensure_ascii=False),
-        )
-        with self._connect() as conn:
-            cur = conn.execute(
-                "INSERT INTO feedback (created_at, session_id, rating, comment, question, standalone_question, answer, "
-                "refused, mode, citations, filters) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                row,
-            )
-            rowid = int(cur.lastrowid or 0)
+        row = {
+            "session_id": session_id,
+            "rating": rating,
+            "comment": (comment or "").strip()[:MAX_COMMENT_CHARS],
+            "question": question,
+            "standalone_question": standalone_question,
+            "answer": answer,
+            "refused": bool(refused),
+            "mode": mode,
+            "citations": list(citations),
+            "filters": dict(filters or {}),
+        }
+        rowid = self._insert(row)
         log.info("feedback %d stored (%s)", rowid, rating)
         return rowid
-
-    def rows(self) -> list[dict[str, Any]]:
-        """All feedback, oldest first, with `citations`/`filters` decoded and `refused` a bool."""
-        if not self.path.exists():
-            return []
-        with self._connect() as conn:
-            cur = conn.execute(f"SELECT {', '.join(COLUMNS)} FROM feedback ORDER BY id")
-            out = []
-            for values in cur.fetchall():
-                d = dict(zip(COLUMNS, values, strict=True))
-                d["refused"] = bool(d["refused"])
-                d["citations"] = json.loads(d["citations"] or "[]")
-                d["filters"] = json.loads(d["filters"] or "{}")
-                out.append(d)
-            return out
 
     def count(self) -> int:
         return len(self.rows())
@@ -178,6 +145,90 @@ class FeedbackStore:
         buf = io.StringIO()
         self.export(buf, fmt)
         return buf.getvalue()
+
+
+class FeedbackStore(Feedback):
+    """Feedback in a SQLite file (one host)."""
+
+    kind = "feedback file"
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.where = str(self.path)
+        self._init_lock = threading.Lock()
+        self._ready = False
+
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        with self._init_lock:
+            if not self._ready:
+                try:
+                    self.path.parent.mkdir(parents=True, exist_ok=True)
+                except OSError as exc:
+                    raise ConfigError("feedback_db", str(self.path), f"cannot create its folder: {exc}") from exc
+        try:
+            conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise ConfigError("feedback_db", str(self.path), str(exc)) from exc
+        with closing(conn):
+            with self._init_lock:
+                if not self._ready:
+                    conn.execute("PRAGMA journal_mode=WAL")
+                    conn.execute(_SCHEMA)
+                    self._ready = True
+            yield conn
+
+    def _insert(self, row: dict[str, Any]) -> int:
+        now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+        encoded = {
+            **row,
+            "refused": int(row["refused"]),
+            "citations": json.dumps(row["citations"], ensure_ascii=False),
+            "filters": json.dumps(row["filters"], ensure_ascii=False),
+        }
+        values = [now, *(encoded[k] for k in COLUMNS[2:])]
+        with self._connect() as conn:
+            cur = conn.execute(f"INSERT INTO feedback ({', '.join(COLUMNS[1:])}) VALUES ({', '.join(['?'] * (len(COLUMNS) - 1))})", values)
+            return int(cur.lastrowid or 0)
+
+    def rows(self) -> list[dict[str, Any]]:
+        if not self.path.exists():
+            return []
+        with self._connect() as conn:
+            cur = conn.execute(f"SELECT {', '.join(COLUMNS)} FROM feedback ORDER BY id")
+            out = []
+            for values in cur.fetchall():
+                d = dict(zip(COLUMNS, values, strict=True))
+                d["refused"] = bool(d["refused"])
+                d["citations"] = json.loads(d["citations"] or "[]")
+                d["filters"] = json.loads(d["filters"] or "{}")
+                out.append(d)
+            return out
+
+    def exists(self) -> bool:
+        return self.path.exists()
+
+
+class PostgresFeedback(Feedback):
+    """Feedback in the shared catalog's `feedback` table: every host writes and exports the same rows."""
+
+    kind = "feedback table"
+
+    def __init__(self, url: str) -> None:
+        self.table = FeedbackTable(url)
+        self.where = self.table.where  # the URL without its password
+
+    def _insert(self, row: dict[str, Any]) -> int:
+        return self.table.add(row)
+
+    def rows(self) -> list[dict[str, Any]]:
+        return self.table.rows()
+
+    def exists(self) -> bool:
+        return self.table.exists()
+
+    def close(self) -> None:
+        self.table.close()
 
 
 def _write(rows: list[dict[str, Any]], fh: IO[str], fmt: str) -> None:

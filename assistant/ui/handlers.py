@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from assistant.errors import AssistantError
+from assistant.errors import AssistantError, CatalogUnavailableError
 from assistant.types import Answer, Filters
-from assistant.ui.feedback import FeedbackStore
+from assistant.ui.feedback import Feedback, open_feedback
 from assistant.ui.pages import page_image, page_view, pdf_copy, render_page_html
 from assistant.ui.render import NO_PASSAGE, NO_SOURCES, md_escape, render_answer_md, render_passage_html, render_sources_html
 from assistant.ui.uploads import ingest_uploads
@@ -58,10 +58,10 @@ def display_name(title: str, source: str) -> str:
 class ChatUI:
     """Event handlers of the chat (questions, citations, feedback, uploads, the document list)."""
 
-    def __init__(self, assistant: Assistant, settings: Settings) -> None:
+    def __init__(self, assistant: Assistant, settings: Settings, feedback: Feedback | None = None) -> None:
         self.assistant = assistant
         self.settings = settings
-        self.feedback = FeedbackStore.for_settings(settings)
+        self.feedback = feedback if feedback is not None else open_feedback(settings)  # Viewers shares one
         self._ingest_lock = threading.Lock()
         self._docs_lock = threading.Lock()
         self._doc_meta: dict[str, tuple[str, str | None]] = {}
@@ -229,8 +229,11 @@ class ChatUI:
         answer = state.answers[-1]
         try:
             row = self._add_feedback(rating, comment, answer, state)
+        except CatalogUnavailableError as exc:  # the shared catalog's database is down or refused the row
+            log.warning("feedback not saved to %s: %s", self.feedback.where, exc)
+            return "Feedback not saved: the feedback database cannot be reached just now; please try again later.", comment
         except (AssistantError, sqlite3.Error, OSError) as exc:  # e.g. a read-only store with no --feedback-db
-            log.warning("feedback not saved to %s: %s", self.feedback.path, exc)
+            log.warning("feedback not saved to %s: %s", self.feedback.where, exc)
             return "Feedback not saved: the server cannot write its feedback file (ask the administrator to set --feedback-db).", comment
         word = "helpful" if rating == "helpful" else "not helpful"
         return f"Thanks: feedback #{row} recorded ({word}).", ""

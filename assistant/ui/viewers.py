@@ -18,6 +18,7 @@ from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from assistant.store.access import ALL
+from assistant.ui.feedback import open_feedback
 from assistant.ui.handlers import ChatUI
 from assistant.ui.users import PRIVATE, User
 
@@ -36,6 +37,7 @@ class Viewers:
         self._lock = threading.Lock()
         self._ingest_lock = threading.Lock()  # one ingest at a time across all users
         self._uis: dict[str | None, ChatUI] = {}
+        self.feedback = open_feedback(settings)  # one for every user's view (with a shared catalog: one pool)
 
     def groups(self, user: str | None) -> list[str] | None:
         """A user's reader groups (None: no logins, everything the server's assistant sees)."""
@@ -50,7 +52,7 @@ class Viewers:
             ui = self._uis.get(key)
             if ui is None:
                 view = self.assistant if key is None else self.assistant.as_user(key, self.groups(key))
-                ui = ChatUI(view, self.settings)
+                ui = ChatUI(view, self.settings, self.feedback)
                 ui._ingest_lock = self._ingest_lock  # noqa: SLF001
                 self._uis[key] = ui
             return ui

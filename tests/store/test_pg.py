@@ -287,3 +287,134 @@ def test_database_restart_under_a_running_host(archive, pg_cluster, tmp_path: Pa
         assert not got.refused and "Rs567.7 million" in got.answer
     finally:
         a.close()
+
+
+def _rated(ui, answer, filters: dict | None = None):  # type: ignore[no-untyped-def]
+    """A browser session of `ui` whose latest answer is `answer` (what the chat holds after a question)."""
+    from assistant.ui.handlers import UiSession
+
+    state = UiSession()
+    state.answers.append(answer)
+    state.filters.append(filters or {})
+    return state
+
+
+def test_feedback_given_on_one_host_is_exported_from_another(archive, pg_cluster, tmp_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]
+    """Web-UI feedback lives in the catalog database (issue 19): given through host A's chat, it is
+    read and exported on host B (another store dir, another process), `--groups` leaves out rows
+    about documents outside the exporter's groups, and no host keeps a feedback file. With the
+    database down, feedback and export are one-line errors; after it restarts, feedback works again."""
+    from assistant.api import Assistant
+    from assistant.ui.feedback import PostgresFeedback, open_feedback
+    from assistant.ui.viewers import Viewers
+
+    host_a, host_b = tmp_path / "host-a", tmp_path / "host-b"
+    restricted = tmp_path / "restricted"
+    restricted.mkdir()
+    (restricted / "fusion_cell.txt").write_text(FACT)
+    settings_a = archive.settings(host_a)
+    a = Assistant(settings_a, embedder)
+    try:
+        a.ingest([CORPUS])
+        a.ingest([restricted], access="legal")
+        ui = Viewers(a, settings_a).ui(None)  # what `serve` builds on host A
+        assert isinstance(ui.feedback, PostgresFeedback)
+        public, secret = a.ask(CORPUS_Q), a.ask(FACT_Q)
+        assert not public.refused and secret.citations[0].doc_id == "fusion_cell"
+        assert ui.rate("helpful", "", _rated(ui, public))[0] == "Thanks: feedback #1 recorded (helpful)."
+        assert ui.rate("not_helpful", "wrong\x00 year", _rated(ui, secret, {"doc_ids": ["fusion_cell"]}))[0].startswith("Thanks: feedback #2")
+
+        on_b = open_feedback(archive.settings(host_b))
+        try:
+            rows = on_b.rows()
+        finally:
+            on_b.close()
+        assert [(r["id"], r["rating"], r["question"], r["comment"]) for r in rows] == [
+            (1, "helpful", CORPUS_Q, ""), (2, "not_helpful", FACT_Q, "wrong year"),
+        ]  # fmt: skip
+        assert rows[1]["citations"][0]["quote"] == secret.citations[0].quote and rows[1]["filters"] == {"doc_ids": ["fusion_cell"]}
+        assert rows[0]["refused"] is False and rows[0]["created_at"].endswith("+00:00")
+
+        def export(*flags: str) -> list[dict]:
+            p = run_cli("feedback", "export", *flags, env=archive.env(host_b))
+            assert p.returncode == 0, p.stderr
+            return [json.loads(line) for line in p.stdout.splitlines()]
+
+        assert [r["question"] for r in export()] == [CORPUS_Q, FACT_Q]
+        assert export() == rows
+        assert [r["question"] for r in export("--groups", "analysts")] == [CORPUS_Q]
+        assert [r["question"] for r in export("--groups", "legal")] == [CORPUS_Q, FACT_Q]
+        out = tmp_path / "fb.csv"
+        assert run_cli("feedback", "export", "--format", "csv", "--out", str(out), env=archive.env(host_b)).returncode == 0
+        assert out.read_text().startswith("id,created_at,") and out.read_text().count("\n") >= 3
+        for host in (host_a, host_b):
+            assert not (host / "feedback.sqlite3").exists()
+
+        pg_cluster.stop()
+        try:
+            status, comment = ui.rate("helpful", "kept", _rated(ui, public))
+            assert status.startswith("Feedback not saved") and "\n" not in status and comment == "kept"
+            p = run_cli("feedback", "export", env=archive.env(host_b))
+            assert p.returncode == 2 and len(p.stderr.strip().splitlines()) == 1, p.stderr
+            assert "127.0.0.1" in p.stderr and "ct-secret" not in p.stderr
+        finally:
+            pg_cluster.start()
+        assert ui.rate("helpful", "kept", _rated(ui, public))[0].startswith("Thanks: feedback #")
+        ui.feedback.close()
+    finally:
+        a.close()
+
+
+@pytest.mark.parametrize("first", ["feedback", "catalog"])
+def test_a_database_of_the_previous_schema_is_migrated(archive, tmp_path: Path, embedder, monkeypatch, first: str) -> None:  # type: ignore[no-untyped-def]
+    """A database an older version set up (schema 2: no feedback table) keeps its documents and
+    gets the feedback table from whichever opens it first: a host giving feedback, or a host
+    opening the catalog. Reading feedback never migrates: export says there is no table yet."""
+    import psycopg
+
+    from assistant.api import Assistant
+    from assistant.store import pg_schema
+    from assistant.store.pg_catalog import PostgresCatalog
+    from assistant.ui.feedback import open_feedback
+
+    def versions() -> list[int]:
+        with psycopg.connect(archive.url, autocommit=True) as conn:
+            return conn.execute("SELECT array_agg(version ORDER BY version) FROM schema_migrations").fetchone()[0]
+
+    previous = [m for m in pg_schema.MIGRATIONS if m[0] < 3]
+    monkeypatch.setattr(pg_schema, "MIGRATIONS", previous)  # the code before feedback moved to PostgreSQL
+    old = Assistant(archive.settings(tmp_path / "old-host"), embedder)
+    try:
+        old.ingest([CORPUS])
+    finally:
+        old.close()
+    monkeypatch.undo()
+    assert versions() == [1, 2]
+    n_chunks = len(archive.chroma_ids())
+
+    fb = open_feedback(archive.settings(tmp_path / "new-host"))
+    try:
+        assert not fb.exists() and fb.rows() == []
+        p = run_cli("feedback", "export", env=archive.env(tmp_path / "new-host"))
+        assert p.returncode == 2 and p.stderr.strip().splitlines() == [
+            f"ct-assistant: error: no feedback table at {fb.where}"
+        ] and "ct-secret" not in p.stderr  # fmt: skip
+        assert versions() == [1, 2]
+        if first == "feedback":
+            assert fb.add(rating="helpful", question=CORPUS_Q, answer="Rs567.7 million [1].", citations=[{"doc_id": "002"}]) == 1
+        else:
+            PostgresCatalog(archive.url).close()  # what every ask/serve/ingest does at open
+        assert versions() == list(range(1, pg_schema.SCHEMA_VERSION + 1)) and fb.exists()
+        assert len(fb.rows()) == (1 if first == "feedback" else 0)
+    finally:
+        fb.close()
+    catalog = archive.catalog()
+    try:
+        assert catalog.counts() == (2, n_chunks)
+    finally:
+        catalog.close()
+    new = Assistant(archive.settings(tmp_path / "new-host"), embedder)
+    try:
+        assert "Rs567.7 million" in new.ask(CORPUS_Q).answer
+    finally:
+        new.close()

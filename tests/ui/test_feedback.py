@@ -158,3 +158,19 @@ def test_feedback_export_cli_subprocess(tmp_path: Path) -> None:
     assert json.loads(r.stdout.splitlines()[0])["citations"][0]["doc_id"] == CITATION["doc_id"]
     r = run_cli("feedback", "export", "--store", str(tmp_path / "none"), timeout=120)
     assert r.returncode == 2 and "no feedback file" in r.stderr
+
+
+def test_open_feedback_picks_the_shared_catalog_unless_a_file_is_named(tmp_path: Path) -> None:
+    """With `catalog_url` feedback goes to the catalog database (nothing is connected to until it is
+    used); an explicit `feedback_db` file still wins; without either, the store's SQLite file."""
+    from assistant.config import Settings
+    from assistant.ui.feedback import PostgresFeedback, open_feedback
+
+    url = "postgresql://ct:secret@db.internal:5432/ct_archive"
+    shared = open_feedback(Settings(store=tmp_path, catalog_url=url, chroma_host="127.0.0.1"))
+    assert isinstance(shared, PostgresFeedback) and shared.where == "postgresql://ct@db.internal:5432/ct_archive"
+    named = open_feedback(Settings(store=tmp_path, catalog_url=url, chroma_host="127.0.0.1", feedback_db=tmp_path / "x.db"))
+    assert isinstance(named, FeedbackStore) and named.path == tmp_path / "x.db"
+    local = open_feedback(Settings(store=tmp_path))
+    assert isinstance(local, FeedbackStore) and local.path == tmp_path / "feedback.sqlite3" and not local.exists()
+    assert not list(tmp_path.iterdir())
