@@ -12,7 +12,7 @@ export TRANSFORMERS_OFFLINE=1
 export GRADIO_ANALYTICS_ENABLED=False
 export ANONYMIZED_TELEMETRY=False
 
-.PHONY: install demo ingest test-deps test eval bench two-hosts clean
+.PHONY: install demo ingest test-deps test eval bench reader two-hosts clean
 
 # Debian tesseract OCRs scanned PDF pages (ingest/pdf.py); without it such pages are skipped with a warning.
 OCR_APT := tesseract-ocr tesseract-ocr-eng
@@ -55,6 +55,19 @@ eval: install ingest
 
 bench: install
 	ct-assistant bench all --quick
+
+# The span reader's whole recipe (docs/reader.md): two stages on unseen windows (~150 min on 2 cores),
+# then the operating points; writes assistant/answer/data/reader.npz. Each stage resumes from its checkpoints.
+READER_WORK ?= $(HOME)/.cache/ct-assistant/train-reader
+reader: install
+	@$(PIP) install $(PIP_QUIET) -e ".[train]"
+	@echo "==> reader stage 1: 72,000 windows, lr 1e-4"
+	@$(PYTHON) -m evals.train_reader --out $(READER_WORK)/stage1.npz
+	@echo "==> reader stage 2: the next 48,000 windows, lr 5e-5, from stage 1"
+	@$(PYTHON) -m evals.train_reader --init $(READER_WORK)/stage1.npz --skip 72000 --examples 48000 --lr 5e-5
+	@echo "==> reader operating points (SQuAD dev articles; CT dev set)"
+	@$(PYTHON) -m evals.reader_eval --operating-point --limit 600 --topical-limit 200
+	@$(PYTHON) -m evals.reader_eval --explain-point
 
 # One archive, two hosts (docs/deployment.md): PostgreSQL + `chroma run` + two `serve` hosts on loopback, separate store dirs.
 two-hosts: install

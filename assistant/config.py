@@ -75,8 +75,8 @@ class Settings(BaseSettings):
     answer_min_score: float = Field(0.30, ge=0.0, le=1.0, description="below this the best sentence is not an answer")
     answer_margin: float = Field(0.12, ge=0.0, le=1.0, description="extra sentences must score within this of the best")
     answer_scorer: Literal["reader", "cross", "learned", "heuristic"] = Field(
-        "heuristic",
-        description="reader: the shipped span reader (MiniLM trained on SQuAD 2.0, short answer inside the quote); cross: the cross-encoder "
+        "reader",
+        description="reader (default): the shipped span reader (MiniLM trained on SQuAD 2.0, short answer inside the quote); cross: the cross-encoder "
         "(MiniLM + adapters); learned: the logistic model over features; heuristic: the hand-set weights",
     )
     spelling: bool = Field(True, description="correct misspelled question words against the store's vocabulary before retrieval")

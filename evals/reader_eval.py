@@ -17,8 +17,9 @@ Questions answered by a clause or a sentence (`assistant.answer.question.explana
 yes/no, what a document says) are few in SQuAD, so the reader's no-answer score is not calibrated
 for them; the product answers them when the reader's probability reaches `explain_min_prob` and the
 heuristic evidence agrees. `explain_min_prob` is chosen on `evals/datasets/ct_dev.jsonl` (the CT
-tuning set; `ct_editorials.jsonl` is never read here): the highest floor with the best refusal
-accuracy, then the best answer correctness. They are left out of the `min_prob` sweep above.
+tuning set; `ct_editorials.jsonl` is never read here): among the floors with the best refusal
+accuracy, then the best answer correctness, the one in the (geometric) middle of their range.
+They are left out of the `min_prob` sweep above.
 """
 
 from __future__ import annotations
@@ -130,8 +131,17 @@ def explain_point(params: Path, store: Path) -> dict[str, Any]:
         a.close()
         table.append({"floor": floor, **{k: round(float(m[k]), 4) for k in ("refusal_accuracy", "answer_correctness", "answer_rate", "refusal_recall")}})
         log.info("explain floor %.3f: %s", floor, table[-1])
-    best = max(table, key=lambda r: (r["refusal_accuracy"], r["answer_correctness"], r["floor"]))
-    return {"explain_min_prob": best["floor"], "chosen_on": f"{CT_DEV.name} ({len(dataset.items)} items), shipped corpus", "table": table}
+    return {"explain_min_prob": plateau_middle(table), "chosen_on": f"{CT_DEV.name} ({len(dataset.items)} items), shipped corpus", "table": table}
+
+
+def plateau_middle(table: list[dict[str, Any]]) -> float:
+    """The floor in the middle (geometric) of those with the best refusal accuracy, then answer
+    correctness: a small tuning set is often flat over a range of floors, and the edge of that
+    range is the floor most likely to be wrong on the next set."""
+    key = max((r["refusal_accuracy"], r["answer_correctness"]) for r in table)
+    tied = [r["floor"] for r in table if (r["refusal_accuracy"], r["answer_correctness"]) == key]
+    centre = float(np.sqrt(min(tied) * max(tied)))
+    return min(tied, key=lambda f: abs(np.log(f / centre)))
 
 
 def write_explain_point(params: Path, point: dict[str, Any]) -> None:

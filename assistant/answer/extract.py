@@ -33,7 +33,8 @@ from assistant.answer.compose import POINTS_BACK, compose, cover_documents, redu
 from assistant.answer.conflicts import answer_values, disagreeing, flag_conflict
 from assistant.answer.features import Candidate, featurize, is_headline
 from assistant.answer.question import (
-    DATE, NUMBER, PERSON, QuestionAnalysis, analyze, explanatory, mentions, names_person_at, satisfies_role, satisfies_type,
+    DATE, NUMBER, PERSON, QuestionAnalysis, acronym_asked, analyze, defines, explanatory, mentions, names_other_body,
+    names_person_at, ordinal_asked, satisfies_role, satisfies_type, says_ordinal,
 )
 from assistant.answer.refusal import SCOPE_CHARS, readable_reason
 from assistant.config import Settings
@@ -80,11 +81,25 @@ def reader_gate(q: QuestionAnalysis, c: Candidate, text: str) -> bool:
     """What a reader's answer must also be: not a heading; a sentence sharing a content word with the
     question (or pointing back at one that does); for "how many" / "when", a short answer that
     holds a number / a date (the span, widened to its words); for "the name of the minister", a
-    short answer that is (part of) a person's name, not a fragment like "Islamabad-based"."""
+    short answer that is (part of) a person's name, not a fragment like "Islamabad-based"; for
+    "what does X stand for", a sentence holding X or the expansion the document defines for it; for a
+    person, the organisations the question names near the sentence and the holder asked ("the first
+    director") said."""
     if is_headline(c.text) or not (c.lex > 0 or (c.ctx > 0 and POINTS_BACK.search(c.text))):
         return False
-    if c.span is not None and q.answer_type == PERSON:
-        return names_person_at(c.text, c.span[0] - c.start, c.span[1] - c.start)
+    acronym = acronym_asked(q.text)
+    if acronym is not None and not defines(c.text, acronym, text):
+        return False
+    if q.answer_type == PERSON:
+        # the person asked for holds the office of the organisation asked about, in this sentence or
+        # the next to it (not the head of another body the passage also names), and is the holder asked
+        if not all(mentions(e, set(c.window_terms), text) for e in q.entities) and names_other_body(c.text, q.entities, text):
+            return False
+        which = ordinal_asked(q.text)
+        if which is not None and not says_ordinal(c.window_text, which):
+            return False
+        if c.span is not None:
+            return names_person_at(c.text, c.span[0] - c.start, c.span[1] - c.start)
     if c.span is not None and q.answer_type in (NUMBER, DATE):
         a, b = c.span
         while a > c.start and text[a - 1].isalnum():

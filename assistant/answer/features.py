@@ -85,6 +85,14 @@ _VERBISH = re.compile(
     re.I,
 )
 
+# a present-tense verb before its object ("employs forty analysts", "reviews the detentions"): a
+# sentence, not a title, though `_VERBISH` does not list the verb
+_PRESENT_VERB = re.compile(
+    r"\b[a-z]{3,}(?<!ss)s\s+(the|a|an|its|their|his|her|our|this|that|these|those|every|each|all|some|several|many|few|"
+    r"\d[\d,.]*|one|two|three|four|five|six|seven|eight|nine|ten|twelve|twenty|thirty|forty|fifty|sixty|seventy|"
+    r"eighty|ninety|hundreds?|thousands?|millions?|dozens?)\b"
+)
+
 FEATURES: tuple[str, ...] = (
     "sim", "sim_ctx", "sim_rel", "sim_top", "lex", "ctx", "pcov", "lex_rel", "lex_top", "bigram", "missing_max",
     *(f"ask_{k}" for k in WH_KINDS), *(f"match_{k}" for k in WH_KINDS), "type_only_neighbour",
@@ -110,7 +118,7 @@ def is_headline(text: str) -> bool:
     n = len(words(t))
     if not t.endswith((".", "!", "?", '"', "”", "'", "’", ")")) and n <= 14:
         return True
-    return n <= 10 and not _VERBISH.search(t)
+    return n <= 10 and not _VERBISH.search(t) and not _PRESENT_VERB.search(t)
 
 
 def featurize(

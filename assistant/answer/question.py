@@ -43,9 +43,12 @@ PLACE = "place"  # "where ..."
 REASON = "reason"  # "why ..."
 WH_KINDS = (PERSON, DATE, NUMBER, NAME, PLACE, REASON)
 
+# a money / count noun asks for a number when it is what the question asks for ("what is the annual
+# budget of X", "NIFTAC's budget?"), not when it qualifies something else ("what did the budget review find")
 _NUMBER_Q = re.compile(
     r"\b(how (much|many|large|big|long)|what (amount|sum|number|percentage|share|proportion)|"
-    r"budget|cost|spend|spent|funding amount|figure|number of|count of|total of)\b",
+    r"(what|which) (is|was|are|were|will be)\s+(the\s+)?([\w'’-]+\s+){0,2}(budget|cost|costs|spending|funding|figure|total)(?!\s+(review|cut|cuts|plan|process|debate|committee|report)s?\b)|"
+    r"(budget|cost|costs|spending)\s*\?|\bspend|\bspent|funding amount|number of|count of|total of)\b",
     re.I,
 )
 _DATE_Q = re.compile(r"\b(when|what year|which year|what date|in what year|since when|how long ago)\b", re.I)
@@ -162,6 +165,28 @@ def office_asked(question: str) -> tuple[str, str | None] | None:
     return m.group(2).lower(), (which[-1] if which else None)
 
 
+_ACRONYM_Q = re.compile(
+    r"(?i:\bwhat\s+(?:does|do|did)\s+(?:the\s+)?(?:acronym\s+|abbreviation\s+)?)([A-Z][A-Za-z0-9&]*[A-Z][A-Za-z0-9&]*)(?i:\s+stands?\s+for\b)"
+    r"|(?i:\bwhat\s+is\s+)([A-Z][A-Za-z0-9&]*[A-Z][A-Za-z0-9&]*)(?i:\s+short\s+for\b)"
+    r"|(?i:\b(?:full\s+form|full\s+name|expansion)\s+of\s+(?:the\s+)?)([A-Z][A-Za-z0-9&]*[A-Z][A-Za-z0-9&]*)\b"
+)
+
+
+def acronym_asked(question: str) -> str | None:
+    """"What does CSM stand for?" -> "CSM" (also "what is X short for", "the full form of X")."""
+    m = _ACRONYM_Q.search(question)
+    return next((g for g in m.groups() if g), None) if m else None
+
+
+def defines(sentence: str, acronym: str, document_text: str = "") -> bool:
+    """Whether a sentence can say what `acronym` stands for: it holds the acronym, or the expansion
+    the document gives it ("... Centre (NIFTAC)" earlier in the text)."""
+    if re.search(rf"(?<![\w-]){re.escape(acronym)}s?(?![\w-])", sentence):
+        return True
+    low = sentence.lower()
+    return any(a.upper() == acronym.upper() and e.lower() in low for a, e in defined_acronyms(document_text))
+
+
 def satisfies_role(question: str, sentence: str) -> bool:
     """For "who heads X": the sentence names a person and a heading / leading role; for "the name
     of the interior minister": the sentence names that office ("interior" and "minister"); else True."""
@@ -174,6 +199,42 @@ def satisfies_role(question: str, sentence: str) -> bool:
         if not re.search(rf"\b{title}s?\b", low) or (which is not None and not re.search(rf"\b{re.escape(which)}\b", low)):
             return False
     return True
+
+
+_BODY = re.compile(
+    r"\b[A-Z]{2,}[a-z]?\b|\b(?:[A-Z][\w’'-]+\s+(?:(?:of|for|and|on)\s+)?){1,6}(?:Agency|Unit|Cell|Authority|Department|Centre|Center|Board|"
+    r"Committee|Council|Ministry|Directorate|Institute|Commission|Bureau|Office|Force|Service|Division)\b"
+)
+
+
+def names_other_body(sentence: str, asked: tuple[str, ...], document_text: str = "") -> bool:
+    """Whether a sentence names an organisation (an acronym, or "... Agency / Unit / Cell ...") and
+    none of those it names is one the question asks about: "the director of the FMU" is not answered
+    by "Amara Osei has led the JICC"."""
+    bodies = [m.group(0) for m in _BODY.finditer(sentence)]
+    if not bodies or not asked:
+        return False
+    return not any(mentions(e, set(terms(b)), document_text) for b in bodies for e in asked)
+
+
+_ORDINAL_Q = re.compile(r"\b(first|founding|inaugural|last|previous|former|outgoing)\s+([\w-]+\s+){0,2}?(head|chief|chair|chairman|chairperson|director|leader|minister|commander|secretary|coordinator|president|governor)", re.I)
+_ORDINAL_A = {
+    "first": r"\b(first|found(ing|er|ed)|inaugural|initial(ly)?|original(ly)?)\b",
+    "last": r"\b(last|previous(ly)?|former(ly)?|outgoing|predecessor|until|retired|stepped down)\b",
+}
+
+
+def ordinal_asked(question: str) -> str | None:
+    """"Who was the first director of X" -> 'first'; "the former / previous head" -> 'last'; else None."""
+    m = _ORDINAL_Q.search(question)
+    if not m:
+        return None
+    return "first" if m.group(1).lower() in ("first", "founding", "inaugural") else "last"
+
+
+def says_ordinal(text: str, which: str) -> bool:
+    """Whether a passage says which holder of an office it names (the first one, a former one)."""
+    return bool(re.search(_ORDINAL_A[which], text, re.I))
 
 
 def names_person_at(sentence: str, start: int, end: int) -> bool:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.answer.question import explanatory, names_person_at, office_asked, satisfies_role
+from assistant.answer.question import acronym_asked, defines, explanatory, names_person_at, office_asked, satisfies_role
 
 
 @pytest.mark.parametrize(
@@ -45,6 +45,19 @@ def test_a_person_answer_is_a_name_not_a_fragment_of_a_compound() -> None:
     assert names_person_at(t, i, i + len("Ali Amin Khan Gandapur"))
 
 
+def test_what_an_acronym_stands_for_needs_the_acronym_or_its_expansion() -> None:
+    assert acronym_asked("What does CSM stand for in Khyber Pakhtunkhwa's security plan?") == "CSM"
+    assert acronym_asked("What does the acronym NIFTAC stand for?") == "NIFTAC"
+    assert acronym_asked("What is the full form of NAP?") == "NAP"
+    assert acronym_asked("What does the CTD do?") is None
+    assert acronym_asked("What does Pakistan stand for?") is None
+    doc = "The National Action Plan (NAP) had twenty points. Later the National Action Plan lost emphasis."
+    assert defines("The National Action Plan (NAP) had twenty points.", "NAP", doc)
+    assert defines("Later the National Action Plan lost emphasis.", "NAP", doc)
+    assert not defines("Khyber Pakhtunkhwa also approved a hybrid security model last month.", "CSM", doc)
+    assert not defines("The SNAP programme grew.", "NAP", doc)
+
+
 @pytest.fixture
 def reader(corpus_store: Path, embedder):  # type: ignore[no-untyped-def]
     from assistant.api import Assistant
@@ -70,6 +83,7 @@ def test_why_question_on_the_editorials_is_answered_with_its_passage(reader) -> 
         "How do bees make honey?",
         "Who are the authors of the Pakistan Institute for Peace Studies report on CTDs?",
         "What is the name of the federal interior minister who spoke of restructuring NACTA?",
+        "What does CSM stand for in Khyber Pakhtunkhwa's security plan?",
     ],
 )
 def test_questions_the_editorials_do_not_answer_are_refused(reader, question: str) -> None:  # type: ignore[no-untyped-def]

@@ -42,3 +42,13 @@ def test_spelling_setting_off(make_assistant) -> None:  # type: ignore[no-untype
     a = make_assistant(spelling=False)
     a.ingest([CORPUS])
     assert a.correct_spelling("What was NIFTCA set up to do?") == ("What was NIFTCA set up to do?", {})
+
+
+def test_a_rare_english_word_typed_for_a_store_word_is_corrected() -> None:
+    sp = Speller(vocabulary(["The Interior Minister, Tomas Reyes, ordered a review after severe floods."]))
+    assert sp.correct("Who is the Interior Minster?") == ("Who is the Interior Minister?", {"Minster": "Minister"})
+    # a real word only 26 times rarer than the store's word is the user's word ("sever ties", not "severe")
+    assert sp.correct("Did they sever ties?") == ("Did they sever ties?", {})
+    # a common word is never a typo, and a word the store has is never changed
+    assert sp.correct("Who ordered the review?") == ("Who ordered the review?", {})
+    assert "Minster" in unknown_words("Who is the Interior Minster?")
