@@ -135,13 +135,13 @@ class SpanReader(TrainedGraph):
 
     def read(self, question: str, passages: list[str], needed: list[list[tuple[int, int]]] | None = None) -> list[Reading]:
         """Every passage cut into windows and read; one reading per passage. With `needed` (per
-        passage, the character ranges whose spans will be asked for), a window holding no token of
-        those ranges is not read: the spans asked for get exactly the margins of a full reading."""
+        passage, the character ranges whose spans will be asked for), each range is read once, in
+        the window where it has most context (`windows.max_context`); other windows are not read."""
         tok = load_tokenizer(self.model_path)
         q_ids = W.question_ids(tok, question)
         per = [W.windows(tok, q_ids, p, self.max_len, self.stride) for p in passages]
         if needed is not None:
-            per = [[w for w in ws if w.overlaps(ranges)] for ws, ranges in zip(per, needed, strict=True)]
+            per = [W.max_context(ws, ranges) for ws, ranges in zip(per, needed, strict=True)]
         flat = [w for ws in per for w in ws]
         order = sorted(range(len(flat)), key=lambda k: len(flat[k].ids))
         out: dict[int, np.ndarray] = {}

@@ -42,6 +42,14 @@ class Window:
         """Whether a passage token of this window lies inside one of the character ranges [a, b)."""
         return any(a >= lo and b <= hi and b > a for a, b in self.offsets for lo, hi in ranges)
 
+    def context_around(self, lo: int, hi: int) -> int | None:
+        """For passage characters [lo, hi) wholly inside this window: the passage tokens it has on
+        the shorter side of them (its "context"); None when the range is not wholly inside."""
+        inside = [k for k, (a, b) in enumerate(self.offsets) if a >= lo and b <= hi and b > a]
+        if not inside or self.offsets[0][0] > lo or self.offsets[-1][1] < hi:
+            return None
+        return min(inside[0], len(self.offsets) - 1 - inside[-1])
+
     def token_of(self, char_start: int, char_end: int) -> tuple[int, int] | None:
         """Input token indices (start, end inclusive) covering passage chars [char_start, char_end), if inside."""
         if not self.offsets or char_start < self.offsets[0][0] or char_end > self.offsets[-1][1]:
@@ -92,6 +100,20 @@ def windows(tok: Any, q_ids: list[int], passage: str, max_len: int = MAX_LEN, st
             break
         start += step
     return out
+
+
+def max_context(windows: list[Window], ranges: list[tuple[int, int]]) -> list[Window]:
+    """The windows to read so that each range is read once, in the window where it has the most
+    context on both sides (as SQuAD readers score a token in its "max context" window); a range no
+    window holds whole is read in every window it touches. In passage order."""
+    keep: set[int] = set()
+    for lo, hi in ranges:
+        ctx = [(c, k) for k, w in enumerate(windows) if (c := w.context_around(lo, hi)) is not None]
+        if ctx:
+            keep.add(max(ctx, key=lambda t: (t[0], -t[1]))[1])  # ties: the earlier window
+        else:
+            keep.update(k for k, w in enumerate(windows) if w.overlaps([(lo, hi)]))
+    return [w for k, w in enumerate(windows) if k in keep]
 
 
 def best_pair(start_logits: np.ndarray, end_logits: np.ndarray, max_answer: int = MAX_ANSWER) -> tuple[float, int, int]:

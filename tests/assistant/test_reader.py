@@ -35,9 +35,11 @@ def test_windows_cover_a_long_passage_with_overlap_and_exact_offsets() -> None:
 
 
 def test_reading_only_the_needed_windows_gives_the_same_margins() -> None:
-    """Windows with no token of the sentences that can still pass the gates are not read; the
-    sentences asked for get exactly the margins of a full reading (one window per ONNX call)."""
-    from assistant.answer.reader import load_reader
+    """Each sentence that can still pass the gates is read once, in the window where it has most
+    context; the other windows are not read, and the windows read give exactly the scores they give
+    in a full reading (one window per ONNX call, so no batch changes them)."""
+    from assistant.answer.reader import Reading, load_reader
+    from assistant.answer.windows import max_context
 
     text = (EVERYDAY / "veloria_ct_review.txt").read_text(encoding="utf-8")
     passage = (text + "\n") * 4  # ~4,000 characters: several windows
@@ -46,11 +48,16 @@ def test_reading_only_the_needed_windows_gives_the_same_margins() -> None:
     full = reader.read(question, [passage])[0]
     ranges = [(1100, 1300), (3000, 3200)]
     part = reader.read(question, [passage], [ranges])[0]
-    assert 0 < len(part.windows) < len(full.windows)
+    assert 0 < len(part.windows) <= len(ranges) < len(full.windows)
+    assert part.windows == max_context(full.windows, ranges)
+    same = Reading([w for w in full.windows if w in part.windows], [lg for w, lg in zip(full.windows, full.logits) if w in part.windows])
     for lo, hi in ranges:
-        a, b = full.best(lo, hi), part.best(lo, hi)
+        a, b = same.best(lo, hi), part.best(lo, hi)
         assert a is not None and b is not None and (a.start, a.end) == (b.start, b.end)
         assert abs(a.margin - b.margin) < 1e-5
+        # the window chosen holds the range with at least as much context as any other
+        chosen = next(w for w in part.windows if w.context_around(lo, hi) is not None)
+        assert chosen.context_around(lo, hi) == max(c for w in full.windows if (c := w.context_around(lo, hi)) is not None)
     assert reader.read(question, [passage], [[]])[0].windows == []
 
 
