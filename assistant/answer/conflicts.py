@@ -18,6 +18,22 @@ _CALENDAR = frozenset(
 )
 
 
+_NUMBER_WORD = re.compile(
+    r"\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|"
+    r"eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundred|thousand|million|billion|dozens?)\b", re.I,
+)
+_LINK = frozenset({"of", "the", "and", "de", "von", "van", "for", "on", "al", "bin", "ibn"})
+
+
+def value_kind(answer: str) -> str | None:
+    """The kind of value a short answer is: 'number' (digits or number words), 'name' (every word
+    capitalised but linking words like 'of'), else None (a phrase: nothing to compare)."""
+    if _NUMBERISH.search(answer) or _NUMBER_WORD.search(answer):
+        return "number"
+    ws = [w for w in re.findall(r"[\w’'.-]+", answer) if w.lower() not in _LINK]
+    return "name" if ws and all(w[:1].isupper() for w in ws) else None
+
+
 def answer_values(question: str, sentence: str) -> dict[str, str]:
     """What a sentence gives as the answer, for comparing sources, as {comparable key: text}: the
     years (when), the numbers (how much / how many), else the names it states that the question does not."""
@@ -53,6 +69,18 @@ def _same_value(question: str, a: str, b: str) -> bool:
     return bool(ta & tb)
 
 
+#: two sentences make the same claim when this share of their words (short answers left out) is common
+SAME_CLAIM = 0.6
+
+
+def _alike(a: str, a_span: str, b: str, b_span: str) -> bool:
+    """Whether two sentences say the same thing apart from their short answers (Jaccard of their
+    terms without the answers' terms >= `SAME_CLAIM`)."""
+    ta = set(terms(a)) - set(terms(a_span))
+    tb = set(terms(b)) - set(terms(b_span))
+    return bool(ta and tb) and len(ta & tb) / len(ta | tb) >= SAME_CLAIM
+
+
 def disagreeing(
     question: str, best: Candidate, ranked: list[Candidate], score: Callable[[Candidate], float], minimum: float, margin: float
 ) -> Candidate | None:
@@ -62,16 +90,24 @@ def disagreeing(
     mine = answer_values(question, best.text)
     if not mine and mine_span is None:
         return None
+    settled: set[str] = set()  # documents whose best sentence making the same claim agrees
     for c in ranked:
         if score(c) < max(minimum, score(best) - 2 * margin):
             return None
-        if c.doc_id == best.doc_id:
+        if c.doc_id == best.doc_id or c.doc_id in settled:
             continue
         theirs_span = short_answer(c)
         if mine_span is not None and theirs_span is not None:
-            # the same claim about the same thing: the sentences share most of the question's words
-            if min(c.lex, best.lex) >= 0.5 and not _same_value(question, mine_span, theirs_span):
+            # values (numbers, names) only: two phrases are two points made, not a disagreement
+            if value_kind(mine_span) is None and value_kind(theirs_span) is None:
+                continue
+            # the same claim about the same thing: the sentences share most of the question's words,
+            # or most of their own words once the short answers are left out
+            if not (min(c.lex, best.lex) >= 0.5 or _alike(best.text, mine_span, c.text, theirs_span)):
+                continue
+            if not _same_value(question, mine_span, theirs_span):
                 return c
+            settled.add(c.doc_id)  # its best sentence on this claim agrees: its others do not count
             continue
         if min(c.lex, best.lex) < 0.6:
             continue

@@ -431,7 +431,10 @@ class ExtractiveAnswerer:
                 chosen.append(c)
         if asks_several_documents(question):
             chosen = cover_documents(chosen, ranked, score, minimum * 0.75)
-        rival = disagreeing(question, best, ranked, score, minimum, self.settings.answer_margin)
+        # a learned scorer's probability is calibrated: a rival from another document is an answer
+        # in its own right when it reaches the threshold (the swapped value often reads less likely)
+        rival_margin = self.settings.answer_margin if self.settings.answer_scorer == "heuristic" else 1.0
+        rival = disagreeing(question, best, ranked, score, minimum, rival_margin)
         if rival is not None and all(rival is not c for c in chosen):
             chosen.append(rival)
         ans = compose(question, contexts, documents, chosen, score=score)
