@@ -81,7 +81,12 @@ class Settings(BaseSettings):
     )
     spelling: bool = Field(True, description="correct misspelled question words against the store's vocabulary before retrieval")
     answer_reader_params: Path | None = Field(None, description="reader scorer: its parameter file; unset = the shipped assistant/answer/data/reader.npz")
-    answer_rerank: int = Field(12, ge=1, le=200, description="cross / reader scorer: how many candidate sentences (best by cosine + term coverage) the model reads")
+    answer_rerank: int = Field(12, ge=1, le=200, description="cross scorer: how many candidate sentences (best by cosine + term coverage) the cross-encoder reads")
+    answer_reader_sentences: int = Field(
+        6, ge=1, le=200,
+        description="reader scorer: how many candidate sentences (best by cosine + term coverage, among those the gates leave) the reader reads; "
+        "6 answers as 12 did on the SQuAD dev articles and the CT sets, in fewer windows (docs/evaluation.md §6)",
+    )
     answer_gates: bool = Field(True, description="learned scorer: keep the entity / answer-type checks as gates")
     answer_min_prob: float | None = Field(
         None, ge=0.0, le=1.0,

@@ -308,12 +308,12 @@ class ExtractiveAnswerer:
         needed = None
         if self.settings.answer_gates:
             pool = [c for c in cands if reader_may_answer(c)]
-            if len(pool) > self.settings.answer_rerank:
-                # the reader reads the `answer_rerank` most promising of them (cosine + term coverage)
+            if len(pool) > self.settings.answer_reader_sentences:
+                # the reader reads the `answer_reader_sentences` most promising of them (cosine + term coverage)
                 qv = self.embedder.embed_query(q.text)
                 for c, sim in zip(pool, self.sentence_vectors(pool) @ qv, strict=True):
                     c.sim = float(sim)
-                pool = sorted(pool, key=lambda c: -heuristic_score(c))[: self.settings.answer_rerank]
+                pool = sorted(pool, key=lambda c: -heuristic_score(c))[: self.settings.answer_reader_sentences]
             chosen = {id(c) for c in pool}
             needed = [[(c.start - ctx.start, c.end - ctx.start) for c in group if id(c) in chosen] for ctx, group in zip(contexts, groups, strict=True)]
         readings = self.reader.read(q.text, [documents[ctx.doc_id].text[ctx.start : ctx.end] for ctx in contexts], needed)

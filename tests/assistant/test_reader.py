@@ -115,6 +115,35 @@ def test_misspelled_question_answered(reader_assistant) -> None:  # type: ignore
     assert not a.refused and any("312" in (c.short_answer or "") for c in a.citations)
 
 
+def test_the_reader_reads_only_the_most_promising_sentences(everyday_store: Path, embedder) -> None:  # type: ignore[no-untyped-def]
+    """`answer_reader_sentences` bounds what the reader reads (cosine + term coverage pick them);
+    the answer of the shipped setting is kept with fewer sentences read."""
+    from assistant.api import Assistant
+    from assistant.config import Settings
+
+    q = "How many provincial counter-terrorism units are there now?"
+    read = {}
+    for n in (1, 6, 200):
+        a = Assistant(Settings(store=everyday_store, answer_scorer="reader", answer_reader_sentences=n), embedder)
+        contexts = a.retrieve(q)
+        documents, idf, ext = a.prepare(q, contexts)
+        reader = ext.reader  # one per process: spy on this call only
+
+        def spy(question, passages, needed=None):  # type: ignore[no-untyped-def]
+            read[n] = [documents[ctx.doc_id].text[ctx.start + lo : ctx.start + hi] for ctx, rs in zip(contexts, needed) for lo, hi in rs]
+            return type(reader).read(reader, question, passages, needed)
+
+        reader.read = spy
+        try:
+            ext.rank_reader(q, contexts, documents, idf)
+        finally:
+            del reader.read
+        assert "fourteen" in a.ask(q).citations[0].quote
+        a.close()
+    assert len(read[1]) == 1 < len(read[200]) and len(read[6]) == min(6, len(read[200]))
+    assert "fourteen" in read[1][0]
+
+
 def test_fact_the_documents_do_not_give_is_refused(reader_assistant) -> None:  # type: ignore[no-untyped-def]
     for q in ("When was the Provincial Security Board dissolved?", "What does PTA stand for?"):
         a = reader_assistant.ask(q)
