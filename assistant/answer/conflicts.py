@@ -7,7 +7,7 @@ import re
 from collections.abc import Callable
 
 from assistant.answer.features import Candidate
-from assistant.answer.question import DATE, NUMBER, entities, wh_kind
+from assistant.answer.question import DATE, NUMBER, entities, satisfies_type, wh_kind
 from assistant.text.lexical import terms
 from assistant.types import Answer, Document
 
@@ -18,17 +18,13 @@ _CALENDAR = frozenset(
 )
 
 
-_NUMBER_WORD = re.compile(
-    r"\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|"
-    r"eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundred|thousand|million|billion|dozens?)\b", re.I,
-)
 _LINK = frozenset({"of", "the", "and", "de", "von", "van", "for", "on", "al", "bin", "ibn"})
 
 
 def value_kind(answer: str) -> str | None:
     """The kind of value a short answer is: 'number' (digits or number words), 'name' (every word
     capitalised but linking words like 'of'), else None (a phrase: nothing to compare)."""
-    if _NUMBERISH.search(answer) or _NUMBER_WORD.search(answer):
+    if satisfies_type(answer, NUMBER):
         return "number"
     ws = [w for w in re.findall(r"[\w’'.-]+", answer) if w.lower() not in _LINK]
     return "name" if ws and all(w[:1].isupper() for w in ws) else None
