@@ -13,7 +13,16 @@ from assistant.text.lexical import terms
 from assistant.types import Answer, AnswerSentence, Context, Document
 
 #: sentence openers that point back at the sentence before ("This was the first time ...")
-POINTS_BACK = re.compile(r"^\W*(this|these|that|those|it|they|such|thus|hence|because of (this|that|these))\b", re.I)
+# "it" that stands for what it announces ("It is a good move for the government to ...",
+# "It is unclear how ...") points at nothing before it
+_EXPLETIVE_IT = (
+    r"it(?!\s+(?:is|was|would be|will be|has been|had been|seems|seemed|remains|appears)\s+"
+    r"(?:(?:a|an|the|very|also|now|still|not|high|quite|more|most|equally)\s+)*"
+    r"(?:good|important|necessary|essential|vital|crucial|critical|clear|unclear|evident|obvious|likely|unlikely|possible|"
+    r"impossible|difficult|hard|easy|imperative|worth|time|true|fortunate|unfortunate|surprising|welcome|move|step|"
+    r"mistake|shame|pity|useful|wise|urgent)\b)"
+)
+POINTS_BACK = re.compile(rf"^\W*(this|these|that|those|{_EXPLETIVE_IT}|they|such|thus|hence|because of (this|that|these))\b", re.I)
 
 
 def cover_documents(chosen: list[Candidate], ranked: list[Candidate], score: Callable[[Candidate], float], floor: float) -> list[Candidate]:

@@ -89,3 +89,19 @@ def test_why_question_on_the_editorials_is_answered_with_its_passage(reader) -> 
 def test_questions_the_editorials_do_not_answer_are_refused(reader, question: str) -> None:  # type: ignore[no-untyped-def]
     ans = reader.ask(question)
     assert ans.refused, (question, ans.answer)
+
+
+def test_an_it_that_announces_what_follows_points_at_nothing_before_it() -> None:
+    from assistant.answer.compose import POINTS_BACK
+
+    assert not POINTS_BACK.search("It is a good move for the government to create NIFTAC within NACTA.")
+    assert not POINTS_BACK.search("It is unclear how they would align with NIFTAC's goals.")
+    assert POINTS_BACK.search("It was set up in 2016 to bring the agencies under one roof.")
+    assert POINTS_BACK.search("It flagged 312 transactions in the first half of 2024.")
+
+
+def test_what_an_acronym_stands_for_quotes_only_its_definition(reader) -> None:  # type: ignore[no-untyped-def]
+    ans = reader.ask("What does NIFTAC stand for?")
+    assert not ans.refused
+    assert len(ans.citations) == 1, [c.quote for c in ans.citations]
+    assert "National Intelligence Fusion and Threat Assessment Centre (NIFTAC)" in ans.citations[0].quote
