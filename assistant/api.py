@@ -359,9 +359,11 @@ def _stamp(answer: Answer, question: str, standalone: str | None, t0: float, t1:
 
 
 def _pieces(answer: Answer) -> list[str]:
+    """The answer's text in pieces that join (with spaces) into `answer.answer`: a "Sources disagree"
+    note first, then each sentence with its markers."""
     if answer.refused or not answer.sentences:
         return [answer.answer]
-    return [s.text + (" " + "".join(f"[{n}]" for n in s.citations) if s.citations else "") for s in answer.sentences]
+    return [*answer.conflicts, *(s.text + (" " + "".join(f"[{n}]" for n in s.citations) if s.citations else "") for s in answer.sentences)]
 
 
 def _is_iso_date(value: str) -> bool:

@@ -1,8 +1,12 @@
 """The extractive answerer (no LLM): picks the sentences of the retrieved passages that answer
 the question, quotes them verbatim with markers [1], [2]..., or refuses.
 
-Three scorers (`Settings.answer_scorer`):
+Four scorers (`Settings.answer_scorer`):
 
+- `reader` (the default): the span reader (`assistant.answer.reader`, docs/reader.md) reads the
+  most promising candidate sentences with the question and gives each the probability of the best
+  short answer inside it over "no answer"; the gates of `assistant.answer.gates` keep what it
+  cannot check; questions answered by a clause ("why", "what is X") have their own paths below.
 - `cross`: the candidate sentences are ranked by a cheap score (cosine + term coverage) and the
   best `answer_rerank` of them are read together with the question by the cross-encoder
   (`assistant.answer.crossenc`: MiniLM with trained adapters, ONNX Runtime), which gives
@@ -31,11 +35,9 @@ import numpy as np
 
 from assistant.answer.compose import POINTS_BACK, compose, cover_documents, redundant
 from assistant.answer.conflicts import answer_values, disagreeing, flag_conflict
-from assistant.answer.features import Candidate, featurize, is_headline
-from assistant.answer.question import (
-    DATE, NUMBER, PERSON, QuestionAnalysis, acronym_asked, analyze, defines, explanatory, mentions, names_other_body,
-    names_person_at, ordinal_asked, satisfies_role, satisfies_type, says_ordinal,
-)
+from assistant.answer.features import Candidate, featurize
+from assistant.answer.gates import DEFINITION_COVERAGE, answers_type, heading_line, passes_gates, reader_gate, reader_may_answer
+from assistant.answer.question import QuestionAnalysis, analyze, defined_term, explanatory, mentions
 from assistant.answer.refusal import SCOPE_CHARS, readable_reason
 from assistant.config import Settings
 from assistant.encode.embed import Embedder
@@ -48,66 +50,6 @@ __all__ = ["ExtractiveAnswerer", "answer_values", "asks_several_documents", "idf
 W_SIM, W_LEX, W_CTX = 0.5, 0.3, 0.2
 #: a question over several documents: the answer covers each one
 _MULTI_DOC = re.compile(r"\b(both|each|all (the|of the|three|two)|compare|comparison|differ|difference|in common|similar(ly)?|across)\b", re.I)
-
-
-def _answers_type(q: QuestionAnalysis, text: str) -> bool:
-    """The sentence holds the kind of answer asked for (a number, a date, a person in the role asked about)."""
-    return satisfies_type(text, q.answer_type) and satisfies_role(q.text, text)
-
-
-def passes_gates(c: Candidate, scorer: str) -> bool:
-    """The answerability checks kept as gates. A sentence that lacks the number / date / name asked
-    for is not an answer (both learned scorers). With the logistic scorer a sentence whose passage
-    lacks a name the question gives is not one either; the cross-encoder reads the names itself
-    (on the SQuAD dev split that gate refused 19 % of answerable questions against 4 % without it:
-    docs/evaluation.md)."""
-    return c.type_ok and (scorer in ("cross", "reader") or c.entities_ok)
-
-
-def heading_line(text: str, s: int, e: int) -> bool:
-    """A line of its own that reads as a heading (Markdown's '#' marks are not in the stored text)."""
-    alone = (s == 0 or text[s - 1] == "\n") and (e == len(text) or text[e] == "\n")
-    line = text[s:e].strip()
-    return alone and not line.endswith((".", "!", "?", ";", '"', "”", "’", ")")) and is_headline(line)
-
-
-def reader_may_answer(c: Candidate) -> bool:
-    """The gates a sentence must pass before it is read: the answer type's check, not a heading,
-    sharing a content word with the question (or pointing back at a sentence that does)."""
-    return c.type_ok and not is_headline(c.text) and (c.lex > 0 or (c.ctx > 0 and bool(POINTS_BACK.search(c.text))))
-
-
-def reader_gate(q: QuestionAnalysis, c: Candidate, text: str) -> bool:
-    """What a reader's answer must also be: not a heading; a sentence sharing a content word with the
-    question (or pointing back at one that does); for "how many" / "when", a short answer that
-    holds a number / a date (the span, widened to its words); for "the name of the minister", a
-    short answer that is (part of) a person's name, not a fragment like "Islamabad-based"; for
-    "what does X stand for", a sentence holding X or the expansion the document defines for it; for a
-    person, the organisations the question names near the sentence and the holder asked ("the first
-    director") said."""
-    if is_headline(c.text) or not (c.lex > 0 or (c.ctx > 0 and POINTS_BACK.search(c.text))):
-        return False
-    acronym = acronym_asked(q.text)
-    if acronym is not None and not defines(c.text, acronym, text):
-        return False
-    if q.answer_type == PERSON:
-        # the person asked for holds the office of the organisation asked about, in this sentence or
-        # the next to it (not the head of another body the passage also names), and is the holder asked
-        if not all(mentions(e, set(c.window_terms), text) for e in q.entities) and names_other_body(c.text, q.entities, text):
-            return False
-        which = ordinal_asked(q.text)
-        if which is not None and not says_ordinal(c.window_text, which):
-            return False
-        if c.span is not None:
-            return names_person_at(c.text, c.span[0] - c.start, c.span[1] - c.start)
-    if c.span is not None and q.answer_type in (NUMBER, DATE):
-        a, b = c.span
-        while a > c.start and text[a - 1].isalnum():
-            a -= 1
-        while b < c.end and text[b].isalnum():
-            b += 1
-        return satisfies_type(text[a:b], q.answer_type)
-    return True
 
 
 def asks_several_documents(question: str) -> bool:
@@ -200,8 +142,8 @@ class ExtractiveAnswerer:
                     passage_terms=passage_terms,
                     window_text=doc.text[spans[lo][0] : spans[hi][1]],
                     prev=spans[i - 1] if i > 0 else None,
-                    type_ok=_answers_type(q, text)
-                    or (i > 0 and bool(POINTS_BACK.search(text)) and _answers_type(q, doc.text[spans[i - 1][0] : spans[i - 1][1]])),
+                    type_ok=answers_type(q, text)
+                    or (i > 0 and bool(POINTS_BACK.search(text)) and answers_type(q, doc.text[spans[i - 1][0] : spans[i - 1][1]])),
                     entities_ok=ents_ok,
                 )
                 seen[key] = c
@@ -373,6 +315,8 @@ class ExtractiveAnswerer:
             ranked = [c for c in ranked if passes_gates(c, self.settings.answer_scorer)]
             if not ranked:
                 return self._refusal(question, contexts, readable_reason(question, q, contexts, documents), 0.0)
+        if self.settings.answer_scorer == "reader" and q.answer_type is None and defined_term(question) is not None:
+            return self._answer_definition(question, q, contexts, documents, ranked)
         if self.settings.answer_scorer == "reader" and explanatory(question):
             # answered by a clause or a sentence: the reader's no-answer score is not calibrated for
             # these (few in SQuAD), so a lower floor, and the heuristic's evidence must agree
@@ -382,6 +326,22 @@ class ExtractiveAnswerer:
                 return self._refusal(question, contexts, readable_reason(question, q, contexts, documents), best)
             return self._finish(question, q, contexts, documents, on_topic, lambda c: c.prob, self.explain_min_prob())
         return self._finish(question, q, contexts, documents, ranked, lambda c: c.prob, self.min_prob())
+
+    def _answer_definition(
+        self, question: str, q: QuestionAnalysis, contexts: Sequence[Context], documents: dict[str, Document], ranked: list[Candidate]
+    ) -> Answer:
+        """"What is X?": the sentence that describes X, often in a clause the reader (trained on short
+        SQuAD spans) scores low. The reader's answer when it reaches the explanatory floor; else the
+        sentence naming most of X (term coverage >= DEFINITION_COVERAGE) with the best heuristic evidence."""
+        on_topic = self._evidence(q, ranked)
+        floor = self.explain_min_prob()
+        if on_topic and on_topic[0].prob >= floor:
+            return self._finish(question, q, contexts, documents, on_topic, lambda c: c.prob, floor)
+        naming = sorted((c for c in on_topic if c.lex >= DEFINITION_COVERAGE), key=lambda c: -heuristic_score(c))
+        if not naming:
+            best = ranked[0].prob if ranked else 0.0
+            return self._refusal(question, contexts, readable_reason(question, q, contexts, documents), best)
+        return self._finish(question, q, contexts, documents, naming, heuristic_score, self.settings.answer_min_score)
 
     def _evidence(self, q: QuestionAnalysis, ranked: list[Candidate]) -> list[Candidate]:
         """The candidates whose heuristic evidence (cosine + term coverage) reaches `answer_min_score`, in order."""
@@ -434,7 +394,9 @@ class ExtractiveAnswerer:
         # a learned scorer's probability is calibrated: a rival from another document is an answer
         # in its own right when it reaches the threshold (the swapped value often reads less likely)
         rival_margin = self.settings.answer_margin if self.settings.answer_scorer == "heuristic" else 1.0
-        rival = disagreeing(question, best, ranked, score, minimum, rival_margin)
+        # one value asked for (not what the sources say, not a question over several documents)
+        asks_value = not (explanatory(question) or asks_several_documents(question))
+        rival = disagreeing(question, best, ranked, score, minimum, rival_margin) if asks_value else None
         if rival is not None and all(rival is not c for c in chosen):
             chosen.append(rival)
         ans = compose(question, contexts, documents, chosen, score=score)

@@ -112,6 +112,20 @@ def explanatory(question: str) -> bool:
     return bool(_WHY.search(question) or _HOW_MANNER.search(question) or _YES_NO.search(question) or _ATTRIBUTION.search(question))
 
 
+_DEFINITION_Q = re.compile(r"^\W*what\s+(?:is|are)\s+(?:an?\s+|the\s+)?(?P<term>[^?,;]{2,80}?)\s*\??\s*$", re.I)
+_NOT_A_TERM = re.compile(r"\b(of|for|name|number|amount|size|date|year|reason|purpose|role|goal|aim|difference|way|who|which|that|does|do|did|is|are)\b", re.I)
+
+
+def defined_term(question: str) -> str | None:
+    """"What is the hybrid security model in KP?" -> "hybrid security model in KP": a question asking
+    what something is, answered by the sentence that describes it (often in a clause: "..., which
+    substitutes police for troops"); None for "what is the name / number / role of X" and the like."""
+    m = _DEFINITION_Q.search(question)
+    if not m or _NOT_A_TERM.search(m.group("term")):
+        return None
+    return m.group("term").strip()
+
+
 def answer_type(question: str) -> str | None:
     if _PERSON_Q.search(question):
         return PERSON
@@ -179,12 +193,13 @@ def acronym_asked(question: str) -> str | None:
 
 
 def defines(sentence: str, acronym: str, document_text: str = "") -> bool:
-    """Whether a sentence can say what `acronym` stands for: it holds the acronym, or the expansion
-    the document gives it ("... Centre (NIFTAC)" earlier in the text)."""
-    if re.search(rf"(?<![\w-]){re.escape(acronym)}s?(?![\w-])", sentence):
-        return True
+    """Whether a sentence says what `acronym` stands for: it holds the expansion the document defines
+    for it ("National Intelligence Fusion and Threat Assessment Centre (NIFTAC)"), or says so in words
+    ("CSM stands for ..."). A sentence that only uses the acronym does not."""
     low = sentence.lower()
-    return any(a.upper() == acronym.upper() and e.lower() in low for a, e in defined_acronyms(document_text))
+    if any(a.upper() == acronym.upper() and e.lower() in low for a, e in defined_acronyms(document_text or sentence)):
+        return True
+    return bool(re.search(rf"(?<![\w-]){re.escape(acronym)}s?(?![\w-])[^.;]{{0,20}}\b(stands? for|short for|abbreviation|acronym)\b", sentence))
 
 
 def satisfies_role(question: str, sentence: str) -> bool:

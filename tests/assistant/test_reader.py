@@ -176,6 +176,11 @@ def test_sources_that_disagree_are_named_and_cited(tmp_path: Path, make_assistan
     assert ans.conflicts and "Sources disagree" in ans.conflicts[0]
     assert "23" in ans.conflicts[0] and "31" in ans.conflicts[0]
     assert {c.doc_id for c in ans.citations} == {"strategy_a", "strategy_b"}
+    # streamed, the note comes first and the pieces make the same answer
+    *pieces, final = list(a.ask_stream("How many crossing points does the border agency operate?"))
+    assert pieces[0] == ans.conflicts[0] and "".join(pieces) == final.answer == ans.answer
+    # a question over both documents asks what they say, not one value: no note
+    assert not a.ask("What do both strategies say about crossing points?").conflicts
     # the same text twice is no conflict
     twin = tmp_path / "twin"
     twin.mkdir()

@@ -51,11 +51,15 @@ def test_what_an_acronym_stands_for_needs_the_acronym_or_its_expansion() -> None
     assert acronym_asked("What is the full form of NAP?") == "NAP"
     assert acronym_asked("What does the CTD do?") is None
     assert acronym_asked("What does Pakistan stand for?") is None
-    doc = "The National Action Plan (NAP) had twenty points. Later the National Action Plan lost emphasis."
+    doc = "The National Action Plan (NAP) had twenty points. Later the National Action Plan lost emphasis. NAP was cut."
     assert defines("The National Action Plan (NAP) had twenty points.", "NAP", doc)
     assert defines("Later the National Action Plan lost emphasis.", "NAP", doc)
     assert not defines("Khyber Pakhtunkhwa also approved a hybrid security model last month.", "CSM", doc)
     assert not defines("The SNAP programme grew.", "NAP", doc)
+    # using an acronym is not saying what it stands for
+    assert not defines("NAP was cut.", "NAP", doc)
+    assert not defines("The apex committee approved CSM will provide police with weapons.", "CSM", "The apex committee approved CSM will provide police with weapons.")
+    assert defines("CSM stands for Comprehensive Security Model.", "CSM")
 
 
 @pytest.fixture
@@ -105,3 +109,18 @@ def test_what_an_acronym_stands_for_quotes_only_its_definition(reader) -> None: 
     assert not ans.refused
     assert len(ans.citations) == 1, [c.quote for c in ans.citations]
     assert "National Intelligence Fusion and Threat Assessment Centre (NIFTAC)" in ans.citations[0].quote
+
+
+def test_what_is_x_asks_for_the_sentence_describing_x() -> None:
+    from assistant.answer.question import defined_term
+
+    assert defined_term("What is the hybrid security model in KP?") == "hybrid security model in KP"
+    assert defined_term("What are CTDs?") == "CTDs"
+    for q in ("What is the capital of France?", "What is the name of the minister?", "What is the risk if threats are not contained?"):
+        assert defined_term(q) is None, q
+
+
+def test_what_is_x_answered_by_the_sentence_describing_it(reader) -> None:  # type: ignore[no-untyped-def]
+    ans = reader.ask("What is the hybrid security model in KP?")
+    assert not ans.refused and "substitutes police for security troops" in ans.citations[0].quote
+    assert reader.ask("What is the Kestrel protocol?").refused

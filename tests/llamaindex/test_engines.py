@@ -108,11 +108,11 @@ def test_query_engine_async_matches_sync(corpus_assistant) -> None:  # type: ign
 
 def test_query_engine_streaming(corpus_assistant) -> None:  # type: ignore[no-untyped-def]
     engine = corpus_assistant.as_query_engine(streaming=True)
-    stream = engine.query("What is NIFTAC?")
+    stream = engine.query("What do both editorials say about NACTA?")
     assert isinstance(stream, StreamingResponse)
     pieces = list(stream.response_gen)
-    answer = corpus_assistant.ask("What is NIFTAC?")
-    assert len(pieces) == len(answer.sentences) > 1
+    answer = corpus_assistant.ask("What do both editorials say about NACTA?")
+    assert len(pieces) == len(answer.conflicts) + len(answer.sentences) and len(answer.sentences) > 1
     assert "".join(pieces) == answer.answer
     assert [n.node.get_content() for n in stream.source_nodes] == [c.quote for c in answer.citations]
     assert_spans_exact(corpus_assistant, stream.source_nodes)
