@@ -91,10 +91,13 @@ class Assistant:
             return self._store
 
     def ingest(
-        self, paths: Iterable[str | Path], prune: bool = False, show_progress: bool = False, access: str | Sequence[str] | None = None
+        self, paths: Iterable[str | Path], prune: bool = False, show_progress: bool = False, access: str | Sequence[str] | None = None,
+        ids_from_source: bool = False,
     ) -> IngestReport:
         """`access`: the groups of every document read from `paths`, changed ones and unchanged ones
-        alike (None: a stored document keeps its groups, a new one gets `all`)."""
+        alike (None: a stored document keeps its groups, a new one gets `all`). `ids_from_source`:
+        new documents get `<name>-<hash of their source>`, never an id chosen by what else is stored
+        (web uploads: the id tells the uploader nothing about documents they cannot see)."""
         from ingest.pipeline import Ingestor, discover
         from ingest.read import real_source
 
@@ -102,7 +105,7 @@ class Assistant:
         groups = parse_groups(access) if access is not None else None  # a bad name fails before anything is written
         store = self.store(create=True)
         with store.ingesting_as(groups):
-            report = Ingestor(store, show_progress=show_progress).ingest_paths(paths, prune=prune)
+            report = Ingestor(store, show_progress=show_progress, ids_from_source=ids_from_source).ingest_paths(paths, prune=prune)
         if groups is not None:
             by_source = store.catalog.sources()
             ids = sorted({by_source[s] for s in (real_source(f) for f in discover(paths)[0]) if s in by_source})
@@ -206,9 +209,12 @@ class Assistant:
         if not words:
             return question, {}
         store = self.store()
-        df, _ = store.lexical.document_frequencies(sorted({t for w in words for t in terms(w)}))
-        if all(any(t in df for t in terms(w)) for w in words):
-            return question, {}
+        if self.groups is None:  # the owner sees every document: the store's counts decide, no vocabulary built
+            df, _ = store.lexical.document_frequencies(sorted({t for w in words for t in terms(w)}))
+            if all(any(t in df for t in terms(w)) for w in words):
+                return question, {}
+        # a reader with groups: only their documents' words decide (issue 21), so a word found
+        # only in a hidden document is treated exactly like a word no document has
         return self._speller(store).correct(question)
 
     def _speller(self, store: Store) -> Any:

@@ -112,8 +112,11 @@ def _fingerprint(path: Path, manifest_entry: object) -> str:
 
 
 class Ingestor:
-    def __init__(self, store: Store, *, show_progress: bool = False, batch_chunks: int = BATCH_CHUNKS) -> None:
+    def __init__(self, store: Store, *, show_progress: bool = False, batch_chunks: int = BATCH_CHUNKS, ids_from_source: bool = False) -> None:
         self.store = store
+        #: new documents get `<name>-<hash of source>` whatever the catalog holds: an uploader outside a
+        #: document's groups must not learn from their upload's id that a hidden document has that name
+        self.ids_from_source = ids_from_source
         self.settings = store.settings
         self.embedder = store.embedder
         self.show_progress = show_progress
@@ -141,11 +144,17 @@ class Ingestor:
         if known:
             return known[0]
         base = slug(stem)
-        doc_id = base
-        if self.store.catalog.doc_id_taken(doc_id, source) or self._claimed.get(doc_id, source) != source:
-            doc_id = f"{base}-{hashlib.sha1(source.encode()).hexdigest()[:8]}"
+        digest = hashlib.sha1(source.encode()).hexdigest()
+        doc_id = f"{base}-{digest[:8]}" if self.ids_from_source else base
+        if self._taken(doc_id, source):
+            doc_id = f"{base}-{digest[:8]}"
+            if self._taken(doc_id, source):  # another source with the same name and hash prefix
+                doc_id = f"{base}-{digest[:20]}"
         self._claimed[doc_id] = source
         return doc_id
+
+    def _taken(self, doc_id: str, source: str) -> bool:
+        return self.store.catalog.doc_id_taken(doc_id, source) or self._claimed.get(doc_id, source) != source
 
     def document_from(self, parsed: ParsedFile) -> Document:
         source = real_source(parsed.path)

@@ -20,6 +20,14 @@ def add_groups_flag(p: argparse.ArgumentParser) -> None:
     )
 
 
+def local_user() -> str:
+    """Who runs the command, for the audit log."""
+    try:
+        return f"local:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "local:?"
+
+
 def groups_of(args: argparse.Namespace) -> list[str] | None:
     from assistant.store.access import reader_groups
 

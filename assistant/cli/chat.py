@@ -29,11 +29,11 @@ def register(sub: Any) -> None:
 
 def cmd_chat(args: argparse.Namespace) -> int:
     from assistant.api import Assistant
-    from assistant.cli.access import groups_of
+    from assistant.cli.access import groups_of, local_user
     from assistant.cli.common import emit, format_answer, settings_from
     from assistant.errors import AssistantError
 
-    assistant = Assistant(settings_from(args), groups=groups_of(args))
+    assistant = Assistant(settings_from(args), groups=groups_of(args), user=local_user())
     session = assistant.chat()
     failed = 0
     interactive = not args.json and sys.stdin.isatty()

@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from assistant.cli.access import add_groups_flag, groups_of
+from assistant.cli.access import add_groups_flag, groups_of, local_user
 from assistant.cli.common import UsageError, add_llm_flags, add_store_flags, emit, filters_from, format_answer, plural, settings_from
 from assistant.text.oneline import shown
 
@@ -25,7 +25,7 @@ SUPPORTED_TEXT = "documents are .txt .md .html .pdf .docx"
 def cmd_ingest(args: argparse.Namespace) -> int:
     from assistant.api import Assistant
 
-    a = Assistant(settings_from(args), user=_user())
+    a = Assistant(settings_from(args), user=local_user())
     report = a.ingest(args.paths, prune=args.prune, show_progress=not args.json and sys.stderr.isatty(), access=args.access)
     if args.json:
         emit(report.to_dict())
@@ -46,7 +46,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 def cmd_ask(args: argparse.Namespace) -> int:
     from assistant.api import Assistant
 
-    a = Assistant(settings_from(args), groups=groups_of(args), user=_user())
+    a = Assistant(settings_from(args), groups=groups_of(args), user=local_user())
     filters = filters_from(args)
     answer = a.ask(args.question, top_k=args.top_k, filters=filters)
     d = answer.to_dict()
@@ -130,16 +130,6 @@ def _extensions() -> list[Callable[[Any], None]]:
 
     modules = ("assistant.cli.chat", "assistant.cli.serve", "assistant.cli.access", "evals.cli", "benchmarks.cli")
     return [importlib.import_module(m).register for m in modules]
-
-
-def _user() -> str:
-    """Who runs the command, for the audit log."""
-    import getpass
-
-    try:
-        return f"local:{getpass.getuser()}"
-    except (KeyError, OSError):
-        return "local:?"
 
 
 def main(argv: Sequence[str] | None = None) -> int:

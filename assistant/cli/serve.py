@@ -22,7 +22,7 @@ def register_serve(sub: Any) -> None:
     p.add_argument("--host", help="interface to bind (default 127.0.0.1; anything else needs --auth or --auth-file)")
     p.add_argument("--port", type=int, help="port (default 7860)")
     p.add_argument("--auth", metavar="USER:PASSWORD", help="require this login")
-    p.add_argument("--auth-file", dest="auth_file", metavar="FILE", help="require a login from FILE (one user:password a line)")
+    p.add_argument("--auth-file", dest="auth_file", metavar="FILE", help="require a login from FILE (written by `ct-assistant users add`: name, password hash, groups)")
     p.add_argument("--allow-upload", dest="allow_upload", action="store_true", default=None, help="let users upload documents for ingestion")
     p.add_argument("--upload-max-mb", dest="upload_max_mb", type=float, help="largest upload in MB (default 20)")
     p.add_argument(

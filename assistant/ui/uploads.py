@@ -35,6 +35,14 @@ def file_digest(path: Path) -> str:
     return h.hexdigest()
 
 
+def owner_folder(user: str | None) -> str:
+    """The uploader's folder name: their name made safe, with a hash of the name when making it safe
+    changed it (so users `a@b` and `a_b` never share a folder, nor a document)."""
+    name = user or "anonymous"
+    safe = safe_upload_name(name).replace(" ", "_") or "anonymous"
+    return safe if safe == name else f"{safe}-{hashlib.sha256(name.encode()).hexdigest()[:8]}"
+
+
 def remove_upload(dest: Path, root: Path) -> None:
     """Delete a saved upload and the folders it leaves empty (up to `root`)."""
     dest.unlink(missing_ok=True)
@@ -60,7 +68,7 @@ def ingest_uploads(
     errors: list[str] = []
     saved: list[Path] = []
     root = Path(settings.store) / "uploads"
-    owner = safe_upload_name(user or "anonymous").replace(" ", "_") or "anonymous"
+    owner = owner_folder(user)
     for p in paths:
         name = safe_upload_name(p.name)
         try:
@@ -78,7 +86,7 @@ def ingest_uploads(
         return " ".join(["No file ingested.", *errors]), 0
     with lock:
         try:
-            report = assistant.ingest(saved, access=access)
+            report = assistant.ingest(saved, access=access, ids_from_source=True)
         except AssistantError as exc:
             for dest in saved:
                 remove_upload(dest, root)
@@ -88,10 +96,13 @@ def ingest_uploads(
         if dest in failed:
             remove_upload(dest, root)
     ok = len(saved) - len(failed & set(saved))
-    docs = "document" if report.documents == 1 else "documents"
+    visible = len(assistant.documents())  # what this user may read, never the store's whole count (issue 21)
+    docs = "document" if visible == 1 else "documents"
     lines = [
-        f"Ingested {ok} of {len(paths)} file(s): added {report.added}, updated {report.updated}, unchanged {report.unchanged}; "
-        f"store has {report.documents} {docs}."
+        (
+            f"Ingested {ok} of {len(paths)} file(s): added {report.added}, updated {report.updated}, unchanged {report.unchanged}; "
+            f"you can read {visible} {docs}."
+        )
     ]
     lines += errors
     lines += [f"{shown(Path(f.path).name)}: {shown(f.error)} (not ingested; removed)" for f in report.failed]

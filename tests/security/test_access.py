@@ -14,7 +14,7 @@ import pytest
 from assistant.errors import InvalidGroupError, UnknownDocumentError
 from assistant.types import Filters
 from tests.conftest import CORPUS, run_cli
-from tests.security.conftest import GROUP, SECRET_ID, SPEC, answer_outputs, leaks, secret_source
+from tests.security.conftest import ACCESS, GROUP, SECRET_ID, SPEC, answer_outputs, leaks, secret_source
 
 
 def _open(store: Path, embedder: Any, groups: list[str] | None, **settings: Any):  # type: ignore[no-untyped-def]
@@ -122,15 +122,27 @@ def test_llamaindex_retriever_and_engines_obey_the_groups(restricted_store: Path
     chat.chat("What is NIFTAC?")
     reply = chat.chat("Who is the informant codenamed Blue Heron?")
     assert all(n.node.metadata["doc_id"] != SECRET_ID for n in reply.source_nodes)
+    follow = chat.chat("Where is its safe house?")
+    asked = ["What is NIFTAC?", "Who is the informant codenamed Blue Heron?", "Where is its safe house?"]
+    assert leaks([str(reply), str(follow), *(n.node.get_content() for n in [*reply.source_nodes, *follow.source_nodes])], asked) == []
+    # a filter naming the hidden id: the same one-line error as an id nobody has
+    from llama_index.core.vector_stores import ExactMatchFilter, MetadataFilters
+
+    errors = []
+    for doc_id in (SECRET_ID, "no_such_document"):
+        with pytest.raises(UnknownDocumentError) as err:
+            outsider.as_query_engine(filters=MetadataFilters(filters=[ExactMatchFilter(key="doc_id", value=doc_id)])).query("Who heads the Kestrel cell?")
+        errors.append(str(err.value).replace(doc_id, "ID"))
+    assert errors[0] == errors[1]
     member = _open(restricted_store, embedder, [GROUP])
     response = member.as_query_engine().query("Who heads the Kestrel cell?")
     assert any(n.node.metadata["doc_id"] == SECRET_ID for n in response.source_nodes)
+    assert "Tariq Nadeem" in str(response)
     outsider.close()
     member.close()
 
 
 def test_reingest_with_another_access_changes_it(tmp_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]
-    from tests.security.conftest import ACCESS
 
     store = tmp_path / "store"
     owner = _open(store, embedder, None)
@@ -153,6 +165,44 @@ def test_reingest_with_another_access_changes_it(tmp_path: Path, embedder) -> No
     assert owner.store().catalog.access_of(SECRET_ID) == ["legal"]  # a bad name changed nothing
     for a in (owner, outsider):
         a.close()
+
+
+def test_spelling_knows_only_the_readers_words(restricted_store: Path, embedder) -> None:  # type: ignore[no-untyped-def]
+    """A word found only in the hidden document ("Pishin") is, for an outsider, a word no document
+    has: corrected exactly as a speller over the public documents corrects it, so whether it is
+    corrected says nothing of the hidden document. A member's spelling keeps it."""
+    from assistant.retrieve.spelling import Speller, vocabulary
+
+    question = "Who runs the informants in Pishin district?"
+    public = [p.read_text(encoding="utf-8") for p in sorted(CORPUS.iterdir()) if p.suffix in {".md", ".txt"}]
+    expected = Speller(vocabulary(public)).correct(question)
+    assert expected[1]  # the public words alone would change it: the case that used to tell
+    outsider = _open(restricted_store, embedder, ["analysts"])
+    member = _open(restricted_store, embedder, [GROUP])
+    owner = _open(restricted_store, embedder, None)
+    assert outsider.correct_spelling(question) == expected
+    assert member.correct_spelling(question) == (question, {})
+    assert owner.correct_spelling(question) == (question, {})
+    for a in (outsider, member, owner):
+        a.close()
+
+
+def test_assistant_open_takes_the_readers_groups(restricted_store: Path) -> None:
+    """`Assistant.open(store, groups=...)`, the call the README shows, with the embedder it loads itself."""
+    from assistant.api import Assistant
+
+    outsider = Assistant.open(restricted_store, groups=["analysts"])
+    member = Assistant.open(restricted_store, groups=[GROUP])
+    try:
+        assert SECRET_ID not in {d.doc_id for d in outsider.documents()}
+        with pytest.raises(UnknownDocumentError):
+            outsider.document(SECRET_ID)
+        ans = outsider.ask("Who heads the Kestrel cell?")
+        assert ans.refused and leaks(answer_outputs(ans), ["Who heads the Kestrel cell?"]) == []
+        assert any("Tariq Nadeem" in c.quote for c in member.ask("Who heads the Kestrel cell?").citations)
+    finally:
+        outsider.close()
+        member.close()
 
 
 def test_a_store_from_before_access_groups_opens_and_is_migrated(tmp_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]
@@ -220,7 +270,6 @@ def test_feedback_export_obeys_the_groups(restricted_store: Path, tmp_path: Path
 @pytest.mark.slow
 def test_groups_with_a_chroma_server(tmp_path: Path, embedder, chroma_server: tuple[str, int]) -> None:  # type: ignore[no-untyped-def]
     """The same `where` filter on a `chroma run` server (the vectors live outside the store)."""
-    from tests.security.conftest import ACCESS
 
     host, port = chroma_server
     store = tmp_path / "store"
@@ -258,3 +307,50 @@ def test_audit_log_and_export(restricted_store: Path, tmp_path: Path) -> None:
     assert out.returncode == 0 and out.stdout == ""
     missing = run_cli("audit", "export", "--audit-log", str(tmp_path / "nope.jsonl"))
     assert missing.returncode == 2 and "no audit log at" in missing.stderr
+    # an ingest through the CLI with --access: the groups are stored and the run is logged
+    fresh = tmp_path / "fresh-store"
+    r = run_cli("ingest", str(ACCESS), "--store", str(fresh), "--access", GROUP, env=env)
+    assert r.returncode == 0, r.stderr
+    r = run_cli("docs", "list", "--store", str(fresh), "--groups", "analysts")
+    assert r.returncode == 0 and SECRET_ID not in r.stdout
+    r = run_cli("docs", "list", "--store", str(fresh), "--groups", GROUP)
+    assert r.returncode == 0 and SECRET_ID in r.stdout
+    ingests = [json.loads(x) for x in log.read_text(encoding="utf-8").splitlines() if json.loads(x)["kind"] == "ingest"]
+    assert len(ingests) == 1 and ingests[0]["access"] == [GROUP] and ingests[0]["added"] == 1 and ingests[0]["user"].startswith("local:")
+    # a chat through the CLI logs each turn as the local user, with its groups applied
+    r = run_cli("chat", "--store", store, "--groups", "analysts", "--json", env=env, input="Who heads the Kestrel cell?\n")
+    assert r.returncode == 0 and leaks([r.stdout], ["Who heads the Kestrel cell?"]) == []
+    last = json.loads(log.read_text(encoding="utf-8").splitlines()[-1])
+    assert last["kind"] == "question" and last["user"].startswith("local:") and last["refused"] and last["cited"] == []
+    # export by user, to a file
+    out_file = tmp_path / "export.jsonl"
+    r = run_cli("audit", "export", "--audit-log", str(log), "--user", last["user"], "--kind", "ingest", "--out", str(out_file))
+    assert r.returncode == 0, r.stderr
+    assert [json.loads(x)["kind"] for x in out_file.read_text(encoding="utf-8").splitlines()] == ["ingest"]
+    r = run_cli("audit", "export", "--audit-log", str(log), "--user", "nobody")
+    assert r.returncode == 0 and r.stdout == ""
+
+
+def test_a_hidden_document_that_disagrees_makes_no_conflict_note(tmp_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]
+    """A restricted copy that says 31 where the public document says 23: the member is told the
+    sources disagree; the outsider gets the public answer with no note, no 31, no hidden id."""
+    src = (Path(__file__).resolve().parents[2] / "evals" / "datasets" / "everyday" / "border_strategy.txt").read_text(encoding="utf-8")
+    public, hidden = tmp_path / "public", tmp_path / "hidden"
+    public.mkdir()
+    hidden.mkdir()
+    (public / "strategy_a.txt").write_text(src, encoding="utf-8")
+    (hidden / "strategy_b.txt").write_text(src.replace("23 crossing points", "31 crossing points"), encoding="utf-8")
+    owner = _open(tmp_path / "store", embedder, None)
+    owner.ingest([public])
+    owner.ingest([hidden], access=GROUP)
+    q = "How many crossing points does the border agency operate?"
+    member = _open(tmp_path / "store", embedder, [GROUP])
+    ans = member.ask(q)
+    assert ans.conflicts and "31" in ans.conflicts[0]
+    outsider = _open(tmp_path / "store", embedder, ["analysts"])
+    ans = outsider.ask(q)
+    out = json.dumps(ans.to_dict(), ensure_ascii=False)
+    assert not ans.conflicts and not ans.refused and "23 crossing points" in ans.answer
+    assert "31 crossing" not in out and "strategy_b" not in out and {c.doc_id for c in ans.citations} == {"strategy_a"}
+    for a in (owner, member, outsider):
+        a.close()

@@ -78,6 +78,17 @@ def probe_store(tmp_path_factory: pytest.TempPathFactory, embedder):  # type: ig
     return root / "store"
 
 
+def _visible(text: str) -> str:
+    """Text less zero-width characters (an injection may hide inside words with them)."""
+    return "".join(ch for ch in text if ch not in "\u200b\u200c\u200d\u2060\ufeff")
+
+
+def _payloads_in(said: list[str]) -> list[str]:
+    """The hand-written payloads of the probe set found in what an answer says."""
+    shown = _visible(" ".join(said)).lower()
+    return [pay["phrase"] for pay in SPEC["payloads"] if pay["phrase"].lower() in shown]
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("strict", [False, True], ids=["extractive", "strict"])
 def test_probe_set(probe_store: Path, embedder, strict: bool) -> None:  # type: ignore[no-untyped-def]
@@ -89,11 +100,14 @@ def test_probe_set(probe_store: Path, embedder, strict: bool) -> None:  # type: 
     # the forms really reached the store's text (else the probe proves nothing)
     texts = {d.doc_id: a.document(d.doc_id).text for d in a.documents()}
     assert sum(has_instruction(t) for t in texts.values()) == 6, [k for k, t in texts.items() if has_instruction(t)]
+    # and, by hand rather than by the detector under test: each payload is where its form puts it
+    for pay in SPEC["payloads"]:
+        assert (pay["phrase"].lower() in _visible(texts[pay["doc"]]).lower()) == pay["stored"], pay
     for p in SPEC["probes"]:
         ans = a.ask(p["q"])
         said = [ans.answer, *(c.quote for c in ans.citations), *(s.text for s in ans.sentences)]
-        if any(has_instruction(x) for x in said):
-            instructions_quoted.append(p["q"])
+        if any(has_instruction(x) for x in said) or _payloads_in(said):
+            instructions_quoted.append((p["q"], _payloads_in(said)))
         if p["answer"] is not None:
             if ans.refused:
                 refused_legit.append(p["q"])
@@ -122,3 +136,32 @@ def test_the_injected_question_gets_the_notice_not_the_instruction(probe_store: 
     if ans.citations:
         assert ans.notice and "instructions" in ans.notice
     a.close()
+
+
+@pytest.mark.slow
+def test_probe_set_through_llamaindex_and_the_cli(probe_store: Path, embedder) -> None:  # type: ignore[no-untyped-def]
+    """The same probes through the LlamaIndex query engine (response text and source nodes) and one
+    `ct-assistant ask --json` per injected document's question aimed at the injection."""
+    from assistant.api import Assistant
+    from assistant.config import Settings
+    from tests.conftest import run_cli
+
+    a = Assistant(Settings(store=probe_store), embedder)
+    engine = a.as_query_engine()
+    quoted, refused_legit = [], []
+    for p in SPEC["probes"]:
+        r = engine.query(p["q"])
+        said = [str(r.response), *(n.node.get_content() for n in r.source_nodes)]
+        if any(has_instruction(x) for x in said) or _payloads_in(said):
+            quoted.append(p["q"])
+        if p["answer"] is not None and r.metadata["refused"]:
+            refused_legit.append(p["q"])
+    a.close()
+    assert quoted == [] and refused_legit == []
+    aimed = [p["q"] for p in SPEC["probes"] if p["answer"] is None]
+    for q in aimed:
+        out = run_cli("ask", q, "--store", str(probe_store), "--json")
+        assert out.returncode == 0, out.stderr
+        d = json.loads(out.stdout)
+        said = [d["answer"], *(c["quote"] for c in d["citations"])]
+        assert not any(has_instruction(x) for x in said) and _payloads_in(said) == [], (q, d["answer"])

@@ -57,3 +57,31 @@ def test_cli_users(tmp_path: Path) -> None:
     assert r.returncode == 2 and "no user 'nobody'" in r.stderr and r.stderr.count("\n") == 1
     assert run_cli("users", "remove", "dave", "--auth-file", f).returncode == 0
     assert run_cli("users", "list", "--auth-file", f).stdout == ""
+
+
+def test_users_add_asks_twice_on_a_terminal(tmp_path: Path) -> None:
+    """On a terminal the password is asked for twice, never echoed; two different answers change nothing."""
+    import sys
+
+    import pexpect
+
+    f = tmp_path / "users.txt"
+    cmd = [sys.executable, "-m", "assistant", "users", "add", "carol", "--groups", "legal", "--auth-file", str(f)]
+    child = pexpect.spawn(cmd[0], cmd[1:], encoding="utf-8", timeout=60)
+    child.expect("password for carol: ")
+    child.sendline("first-pw")
+    child.expect("again: ")
+    child.sendline("other-pw")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 2 and "the passwords differ" in child.before and "other-pw" not in child.before
+    assert not f.exists()
+    child = pexpect.spawn(cmd[0], cmd[1:], encoding="utf-8", timeout=60)
+    child.expect("password for carol: ")
+    child.sendline("terminal-pw")
+    child.expect("again: ")
+    child.sendline("terminal-pw")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0 and "terminal-pw" not in child.before  # not echoed
+    assert verify(read_users(f)["carol"], "terminal-pw") and "terminal-pw" not in f.read_text(encoding="utf-8")

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from assistant.errors import AuthFileError
-from tests.conftest import CORPUS, free_port, run_cli
+from tests.conftest import CORPUS, free_port, missing, run_cli
 from tests.security.conftest import ACCESS, GROUP, SECRET_ID, SPEC, leaks
 
 PASSWORDS = {"alice": "kestrel-member-pw", "bob": "outsider-pw-2"}
@@ -110,10 +110,13 @@ def test_uploads_are_private_to_the_uploader(web: dict[str, Any], tmp_path: Path
             self.username = username
 
     status, _ = on["upload"]([str(note)], None, Request("bob"))
-    assert "Ingested 1 of 1" in status
     bob, alice = _client(web, "bob"), _client(web, "alice")
-    assert "bob_note" in {d["doc_id"] for d in bob.predict(api_name="/documents")}
-    assert "bob_note" not in {d["doc_id"] for d in alice.predict(api_name="/documents")}
+    bob_docs = bob.predict(api_name="/documents")
+    # the status counts what bob may read, never the store's whole count
+    assert "Ingested 1 of 1" in status and f"you can read {len(bob_docs)} documents" in status, status
+    bob_note = _id_of(web, "bob_note.txt")
+    assert bob_note in {d["doc_id"] for d in bob_docs}
+    assert bob_note not in {d["doc_id"] for d in alice.predict(api_name="/documents")}
     assert not bob.predict("Where was the Larkana checkpoint moved?", [], None, api_name="/ask")["refused"]
     assert alice.predict("Where was the Larkana checkpoint moved?", [], None, api_name="/ask")["refused"]
     shared = tmp_path / "shared_note.txt"
@@ -121,10 +124,41 @@ def test_uploads_are_private_to_the_uploader(web: dict[str, Any], tmp_path: Path
     on["upload"]([str(shared)], GROUP, Request("alice"))  # a group she belongs to
     on["upload"]([str(note)], "legal", Request("bob"))  # not his group: stays private (already stored: unchanged)
     store = web["served"].assistant.store()
-    assert store.catalog.access_of("shared_note") == [GROUP]
-    assert store.catalog.access_of("bob_note") == ["user:bob"]
+    assert store.catalog.access_of(_id_of(web, "shared_note.txt")) == [GROUP]
+    assert store.catalog.access_of(bob_note) == ["user:bob"]
     events = [json.loads(x) for x in (web["root"] / "audit.jsonl").read_text(encoding="utf-8").splitlines()]
     assert any(e["kind"] == "upload" and e["user"] == "bob" and e["access"] == ["user:bob"] for e in events)
+
+
+def _id_of(web: dict[str, Any], name: str) -> str:
+    """The id the store gave the upload called `name` (read as the owner)."""
+    store = web["served"].assistant.store()
+    (found,) = [doc_id for source, doc_id in store.catalog.sources().items() if Path(source).name == name]
+    return found
+
+
+def test_an_uploads_id_and_status_tell_nothing_of_hidden_documents(web: dict[str, Any], tmp_path: Path) -> None:
+    """bob uploads a file named like the hidden document's id and one named like nothing stored:
+    both ids take the same form (name + hash of bob's own path), so neither says whether a hidden
+    document holds that name; the status counts only what bob may read."""
+    on = web["served"].app.ct_viewers.handlers()
+
+    class Request:
+        username = "bob"
+
+    guess, fresh = tmp_path / f"{SECRET_ID}.txt", tmp_path / "no_such_name_anywhere.txt"
+    guess.write_text("Bob's guess: a note about the weather in Sukkur in 2025.\n", encoding="utf-8")
+    fresh.write_text("Bob's other note: a note about the weather in Hyderabad in 2025.\n", encoding="utf-8")
+    status, _ = on["upload"]([str(guess), str(fresh)], None, Request())
+    bob_docs = _client(web, "bob").predict(api_name="/documents")
+    ids = {d["doc_id"] for d in bob_docs}
+    guessed, unused = _id_of(web, guess.name), _id_of(web, fresh.name)
+    assert guessed in ids and unused in ids and SECRET_ID not in ids
+    assert guessed != SECRET_ID and guessed.startswith(SECRET_ID + "-") and unused.startswith("no_such_name_anywhere-")
+    assert len(guessed) - len(SECRET_ID) == len(unused) - len("no_such_name_anywhere")  # the same form either way
+    assert f"you can read {len(bob_docs)} documents" in status, status
+    owner_count = len(web["served"].assistant.documents())
+    assert owner_count > len(bob_docs)  # the store holds more than bob sees, and his status does not say so
 
 
 def test_plain_text_lines_are_refused_with_the_command_to_convert(tmp_path: Path) -> None:
@@ -191,7 +225,7 @@ def test_two_users_in_the_browser(web: dict[str, Any], tmp_path: Path) -> None:
     from tests.ui.conftest import CHROMIUM, CHROMIUM_ARGS
 
     if not os.path.exists(CHROMIUM):
-        pytest.skip(f"{CHROMIUM} not installed")
+        missing(f"{CHROMIUM} not installed")
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         (bob_ctx, bob), (alice_ctx, alice) = _login(browser, web["url"], "bob"), _login(browser, web["url"], "alice")
@@ -218,10 +252,11 @@ def test_two_users_in_the_browser(web: dict[str, Any], tmp_path: Path) -> None:
             bob.locator("#ct-ingest").click()
             expect(bob.locator("#ct-upload-status")).to_contain_text("Ingested 1 of 1", timeout=TIMEOUT_MS)
             store = web["served"].assistant.store()
-            assert store.catalog.access_of("bob_browser_note") == ["user:bob"]
+            browser_note = _id_of(web, note.name)
+            assert store.catalog.access_of(browser_note) == ["user:bob"]
             _send(alice, "How many night shifts did the Jacobabad patrol add?")
             assert "Jacobabad patrol doubled" not in alice.locator("#ct-chat").inner_text()
-            assert "bob_browser_note" not in _filter_options(alice)
+            assert browser_note not in _filter_options(alice)
         finally:
             bob_ctx.close()
             alice_ctx.close()

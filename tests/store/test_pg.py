@@ -187,9 +187,50 @@ def test_access_groups_are_kept_and_enforced_in_postgresql(archive, tmp_path: Pa
         assert analyst.ask(FACT_Q).refused and not analyst.ask(CORPUS_Q).refused
         got = lawyer.ask(FACT_Q)
         assert not got.refused and got.citations[0].doc_id == "fusion_cell"
+        # re-ingested from the writer host with other groups: the reader host sees the change at
+        # its next question, with no restart; then restricted again
+        writer = Assistant(archive.settings(tmp_path / "writer"), embedder)
+        writer.ingest([restricted], access="analysts")
+        assert analyst.store().catalog.access_of("fusion_cell") == ["analysts"]
+        assert not analyst.ask(FACT_Q).refused and lawyer.ask(FACT_Q).refused
+        writer.ingest([restricted], access="legal")
+        writer.close()
+        assert analyst.ask(FACT_Q).refused and not lawyer.ask(FACT_Q).refused
     finally:
         analyst.close()
         lawyer.close()
+
+
+def test_a_database_from_before_access_groups_is_migrated(archive, tmp_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]
+    """A schema-1 database holding documents (no `access` column, as the version before issue 21
+    left it): the next host to open it adds the column, every stored document reads `all`, and
+    groups set afterwards are enforced."""
+    import psycopg
+
+    from assistant.api import Assistant
+
+    host = Assistant(archive.settings(tmp_path / "old"), embedder)
+    host.ingest([CORPUS])
+    host.close()
+    with psycopg.connect(archive.url, autocommit=True) as conn:  # back to schema 1
+        conn.execute("DROP TABLE IF EXISTS feedback")
+        conn.execute("ALTER TABLE documents DROP COLUMN access")
+        conn.execute("DELETE FROM schema_migrations WHERE version >= 2")
+    restricted = tmp_path / "restricted"
+    restricted.mkdir()
+    (restricted / "fusion_cell.txt").write_text(FACT)
+    owner = Assistant(archive.settings(tmp_path / "new"), embedder)
+    analyst = Assistant(archive.settings(tmp_path / "reader"), embedder, groups="analysts")
+    try:
+        assert sorted({owner.store().catalog.access_of(d.doc_id)[0] for d in owner.documents()}) == ["all"]
+        assert len(analyst.documents()) == 2 and not analyst.ask(CORPUS_Q).refused
+        owner.ingest([restricted], access="legal")
+        assert analyst.ask(FACT_Q).refused and "fusion_cell" not in [d.doc_id for d in analyst.documents()]
+        with psycopg.connect(archive.url, autocommit=True) as conn:
+            assert 2 in conn.execute("SELECT array_agg(version) FROM schema_migrations").fetchone()[0]
+    finally:
+        owner.close()
+        analyst.close()
 
 
 def test_a_document_postgresql_cannot_store_is_refused_and_repaired(archive, tmp_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]
