@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -58,8 +60,26 @@ def _without_measurements(out: str) -> str:
     return json.dumps(d, ensure_ascii=False)
 
 
+SHINGLE = 4
+
+
+def _shingles(text: str) -> set[tuple[str, ...]]:
+    words = re.findall(r"[a-z0-9]+", text.lower())
+    return {tuple(words[i : i + SHINGLE]) for i in range(len(words) - SHINGLE + 1)}
+
+
+@lru_cache(maxsize=1)
+def secret_shingles() -> frozenset[tuple[str, ...]]:
+    """Every run of four words of the restricted document that no public document has: a check
+    beside the hand-picked markers, so a quote of any of its sentences counts as a leak."""
+    secret = _shingles((ACCESS / "operation_kestrel.md").read_text(encoding="utf-8"))
+    public = set().union(*(_shingles(p.read_text(encoding="utf-8")) for p in CORPUS.iterdir() if p.suffix in {".md", ".txt"}))
+    return frozenset(secret - public)
+
+
 def leaks(outputs: list[str], asked: list[str]) -> list[str]:
-    """Markers of the restricted document in the outputs that the questions asked did not hold."""
+    """Markers of the restricted document, or runs of four of its words, in the outputs that the
+    questions asked did not hold."""
     said = " ".join(asked).lower()
     found = []
     outputs = [_without_measurements(o) for o in outputs]
@@ -70,6 +90,11 @@ def leaks(outputs: list[str], asked: list[str]) -> list[str]:
             if marker.lower() in out.lower():
                 found.append(f"{marker!r} in {out[:200]!r}")
                 break
+    runs = secret_shingles() - _shingles(said)
+    for out in outputs:
+        hit = sorted(runs & _shingles(out))
+        if hit:
+            found.append(f"{' '.join(hit[0])!r} (a run of the restricted text) in {out[:200]!r}")
     return found
 
 

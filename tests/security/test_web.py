@@ -90,6 +90,10 @@ def test_outsider_and_member_through_the_web(web: dict[str, Any]) -> None:
                     missed.append(q)
     assert problems == []
     assert missed == []
+    # the member's filter on the restricted id, and her typo, are answered too
+    for q, doc_ids in (("Who heads the Kestrel cell?", [SECRET_ID]), ("Who heads the Kestral cell?", [])):
+        got = alice.predict(q, doc_ids, None, api_name="/ask")
+        assert not got["refused"] and any("Tariq Nadeem" in c["quote"] for c in got["citations"]), (q, got["answer"])
     events = [json.loads(x) for x in (web["root"] / "audit.jsonl").read_text(encoding="utf-8").splitlines()]
     asked = [e for e in events if e["kind"] == "question"]
     assert {e["user"] for e in asked} == {"alice", "bob"}
