@@ -83,9 +83,10 @@ class Settings(BaseSettings):
     answer_reader_params: Path | None = Field(None, description="reader scorer: its parameter file; unset = the shipped assistant/answer/data/reader.npz")
     answer_rerank: int = Field(12, ge=1, le=200, description="cross scorer: how many candidate sentences (best by cosine + term coverage) the cross-encoder reads")
     answer_reader_sentences: int = Field(
-        6, ge=1, le=200,
-        description="reader scorer: how many candidate sentences (best by cosine + term coverage, among those the gates leave) the reader reads; "
-        "6 answers as 12 did on the SQuAD dev articles and the CT sets, in fewer windows (docs/evaluation.md §6)",
+        3, ge=1, le=200,
+        description="reader scorer: how many candidate sentences (best by cosine + term coverage, among those the gates leave) the reader reads, "
+        "that many from each document for a question over several documents; 3 was chosen on the SQuAD dev articles, CT dev and the "
+        "everyday probes (as good as 6 there, 2 loses open accuracy) and cuts the CT answer p50 from 74 to 49 ms (docs/evaluation.md §6)",
     )
     answer_gates: bool = Field(True, description="learned scorer: keep the entity / answer-type checks as gates")
     answer_min_prob: float | None = Field(

@@ -49,12 +49,27 @@ __all__ = ["ExtractiveAnswerer", "answer_values", "asks_several_documents", "idf
 
 W_SIM, W_LEX, W_CTX = 0.5, 0.3, 0.2
 #: a question over several documents: the answer covers each one
-_MULTI_DOC = re.compile(r"\b(both|each|all (the|of the|three|two)|compare|comparison|differ|difference|in common|similar(ly)?|across)\b", re.I)
+_MULTI_DOC = re.compile(
+    r"\b(both|each|all (the|of the|three|two)|compare|comparison|differ|difference|in common|similar(ly)?|across"
+    r"|(two|three|four|several|multiple) (editorials|documents|reports|reviews|articles|papers|sources|texts|files|memos|studies|statements|policies|strategies))\b",
+    re.I,
+)
 
 
 def asks_several_documents(question: str) -> bool:
     """ "In both editorials ...", "compare ...": the answer should cover each document."""
     return bool(_MULTI_DOC.search(question))
+
+
+def _first_per_document(ranked: list[Candidate], n: int) -> list[Candidate]:
+    """The first `n` candidates of each document, in the given order."""
+    seen: dict[str, int] = {}
+    out = []
+    for c in ranked:
+        seen[c.doc_id] = seen.get(c.doc_id, 0) + 1
+        if seen[c.doc_id] <= n:
+            out.append(c)
+    return out
 
 
 def heuristic_score(c: Candidate) -> float:
@@ -250,12 +265,16 @@ class ExtractiveAnswerer:
         needed = None
         if self.settings.answer_gates:
             pool = [c for c in cands if reader_may_answer(c)]
-            if len(pool) > self.settings.answer_reader_sentences:
-                # the reader reads the `answer_reader_sentences` most promising of them (cosine + term coverage)
+            n = self.settings.answer_reader_sentences
+            several = asks_several_documents(q.text)
+            if len(pool) > n:
+                # the reader reads the `answer_reader_sentences` most promising of them (cosine + term
+                # coverage); that many from each document when the question is over several documents
                 qv = self.embedder.embed_query(q.text)
                 for c, sim in zip(pool, self.sentence_vectors(pool) @ qv, strict=True):
                     c.sim = float(sim)
-                pool = sorted(pool, key=lambda c: -heuristic_score(c))[: self.settings.answer_reader_sentences]
+                ranked = sorted(pool, key=lambda c: -heuristic_score(c))
+                pool = _first_per_document(ranked, n) if several else ranked[:n]
             chosen = {id(c) for c in pool}
             needed = [[(c.start - ctx.start, c.end - ctx.start) for c in group if id(c) in chosen] for ctx, group in zip(contexts, groups, strict=True)]
         readings = self.reader.read(q.text, [documents[ctx.doc_id].text[ctx.start : ctx.end] for ctx in contexts], needed)

@@ -144,6 +144,49 @@ def test_the_reader_reads_only_the_most_promising_sentences(everyday_store: Path
     assert "fourteen" in read[1][0]
 
 
+def test_a_question_over_several_documents_reads_that_many_from_each(tmp_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]
+    """"How do the two reviews ...": the sentence budget applies per document, so the best
+    sentences of one document cannot crowd out the other's."""
+    from assistant.answer.extract import _first_per_document, asks_several_documents
+    from assistant.api import Assistant
+    from assistant.config import Settings
+
+    assert asks_several_documents("How do the two editorials see the role of the police?")
+    assert asks_several_documents("What do the three reports say about funding?")
+    assert not asks_several_documents("Who heads the two agencies?")  # two of something else: one answer may do
+
+    class C:
+        def __init__(self, doc_id: str) -> None:
+            self.doc_id = doc_id
+
+    ranked = [C(d) for d in "aaaab"]
+    assert [c.doc_id for c in _first_per_document(ranked, 2)] == ["a", "a", "b"]  # type: ignore[arg-type]
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    src = (EVERYDAY / "border_strategy.txt").read_text(encoding="utf-8")
+    (docs / "review_a.txt").write_text(src, encoding="utf-8")
+    (docs / "review_b.txt").write_text((EVERYDAY / "veloria_ct_review.txt").read_text(encoding="utf-8"), encoding="utf-8")
+    a = Assistant(Settings(store=tmp_path / "store", answer_scorer="reader", answer_reader_sentences=1), embedder)
+    a.ingest([docs])
+    q = "What do the two reviews say about who took charge and when?"
+    contexts = a.retrieve(q)
+    documents, idf, ext = a.prepare(q, contexts)
+    reader, seen = ext.reader, []
+
+    def spy(question, passages, needed=None):  # type: ignore[no-untyped-def]
+        seen.extend(ctx.doc_id for ctx, rs in zip(contexts, needed) for _ in rs)
+        return type(reader).read(reader, question, passages, needed)
+
+    reader.read = spy
+    try:
+        ext.rank_reader(q, contexts, documents, idf)
+    finally:
+        del reader.read
+    a.close()
+    assert sorted(seen) == sorted({c.doc_id for c in contexts}) == ["review_a", "review_b"]
+
+
 def test_fact_the_documents_do_not_give_is_refused(reader_assistant) -> None:  # type: ignore[no-untyped-def]
     for q in ("When was the Provincial Security Board dissolved?", "What does PTA stand for?"):
         a = reader_assistant.ask(q)
