@@ -157,6 +157,7 @@ class ExtractiveAnswerer:
                     passage_terms=passage_terms,
                     window_text=doc.text[spans[lo][0] : spans[hi][1]],
                     prev=spans[i - 1] if i > 0 else None,
+                    own_line=(s == 0 or doc.text[s - 1] == "\n") and (e == len(doc.text) or doc.text[e] == "\n"),
                     type_ok=answers_type(q, text)
                     or (i > 0 and bool(POINTS_BACK.search(text)) and answers_type(q, doc.text[spans[i - 1][0] : spans[i - 1][1]])),
                     entities_ok=ents_ok,

@@ -60,6 +60,7 @@ class Candidate:
     prob: float = 0.0
     extra: dict[str, float] = field(default_factory=dict)
     span: tuple[int, int] | None = None  # the span reader's short answer (document offsets), inside this sentence
+    own_line: bool = False  # the sentence is a line of its own (only such a line can be a heading)
 
     @property
     def score(self) -> float:

@@ -41,10 +41,16 @@ def heading_line(text: str, s: int, e: int) -> bool:
     return alone and not line.endswith((".", "!", "?", ";", '"', "”", "’", ")")) and is_headline(line)
 
 
+def reads_as_heading(c: Candidate) -> bool:
+    """A line of its own that reads as a heading or title ("Leadership and budget."). A sentence
+    inside a paragraph is never one, however short ("It features artists from around the world.")."""
+    return c.own_line and is_headline(c.text)
+
+
 def reader_may_answer(c: Candidate) -> bool:
     """The gates a sentence must pass before it is read: the answer type's check, not a heading,
     sharing a content word with the question (or pointing back at a sentence that does)."""
-    return c.type_ok and not is_headline(c.text) and (c.lex > 0 or (c.ctx > 0 and bool(POINTS_BACK.search(c.text))))
+    return c.type_ok and not reads_as_heading(c) and (c.lex > 0 or (c.ctx > 0 and bool(POINTS_BACK.search(c.text))))
 
 
 def reader_gate(q: QuestionAnalysis, c: Candidate, text: str) -> bool:
@@ -55,7 +61,7 @@ def reader_gate(q: QuestionAnalysis, c: Candidate, text: str) -> bool:
     "what does X stand for", a sentence holding X or the expansion the document defines for it; for a
     person, the organisations the question names near the sentence and the holder asked ("the first
     director") said."""
-    if is_headline(c.text) or not (c.lex > 0 or (c.ctx > 0 and POINTS_BACK.search(c.text))):
+    if reads_as_heading(c) or not (c.lex > 0 or (c.ctx > 0 and POINTS_BACK.search(c.text))):
         return False
     acronym = acronym_asked(q.text)
     if acronym is not None and not defines(c.text, acronym, text):

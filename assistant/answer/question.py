@@ -52,8 +52,17 @@ _NUMBER_Q = re.compile(
     re.I,
 )
 _DATE_Q = re.compile(r"\b(when|what year|which year|what date|in what year|since when|how long ago)\b", re.I)
+#: people a "name of the ..." question may ask for (an office, a kind of person); "the name of the
+#: project / standard / climate" asks for a name that is not a person's, so no person gate applies
+_PERSON_NOUN = (
+    r"(head|chief|chair|chairman|chairwoman|chairperson|director|leader|minister|commander|secretary|coordinator|president|premier|"
+    r"governor|officer|official|spokesman|spokeswoman|spokesperson|ambassador|judge|justice|person|man|woman|individual|founder|"
+    r"author|writer|inventor|king|queen|emperor|empress|pope|prince|princess|architect|general|mayor|senator|ceo|owner|"
+    r"manager|chancellor|commissioner|inspector|superintendent|deputy|agent|informant|analyst|soldier|militant|terrorist|suspect|"
+    r"attacker|bomber|gunman|victim|journalist|reporter|father|mother|son|daughter|wife|husband|brother|sister)s?"
+)
 _PERSON_Q = re.compile(
-    r"\bnames? of\b|\bwho (is|are|was|were) the\b|\bwho (chairs|leads|heads|runs|directs|commands|is (the )?(current )?(head|chief|chair|chairman|director|leader|minister|"
+    r"\bnames? of (?:(?:the|a|an|this|that|its|their|his|her)\s+)?(?:[\w'’-]+\s+){0,3}?" + _PERSON_NOUN + r"\b|\bwho (is|are|was|were) the\b|\bwho (chairs|leads|heads|runs|directs|commands|is (the )?(current )?(head|chief|chair|chairman|director|leader|minister|"
     r"commander|secretary|coordinator|in charge))\b|\b(name of the|who is) (head|chief|chair|director|leader|minister)\b",
     re.I,
 )

@@ -124,3 +124,34 @@ def test_what_is_x_answered_by_the_sentence_describing_it(reader) -> None:  # ty
     ans = reader.ask("What is the hybrid security model in KP?")
     assert not ans.refused and "substitutes police for security troops" in ans.citations[0].quote
     assert reader.ask("What is the Kestrel protocol?").refused
+
+
+def test_the_name_of_a_thing_is_not_a_persons_name() -> None:
+    """"The name of the minister / officer" asks for a person; "the name of the project / standard"
+    does not, so the person gates (a name at the short answer) do not apply to it."""
+    from assistant.answer.question import PERSON, answer_type
+
+    assert answer_type("What is the name of the senior military officer chosen to head NACTA?") == PERSON
+    assert answer_type("What is the name of the minister?") == PERSON
+    assert answer_type("What was the name of the project to create a geographical database?") != PERSON
+    assert answer_type("What is the name of the standard related to glass in building?") != PERSON
+
+
+def test_a_short_sentence_inside_a_paragraph_is_no_heading(tmp_path: Path, make_assistant) -> None:  # type: ignore[no-untyped-def]
+    """Only a line of its own can be a heading: "Common materials include stone and cement." in a
+    paragraph answers, and the standalone "Leadership and budget." line never does."""
+    doc = tmp_path / "docs" / "building_note.txt"
+    doc.parent.mkdir()
+    doc.write_text(
+        "Building notes\n\nLeadership and budget.\n\n"
+        "The Quetta depot was rebuilt in 2021 after the floods damaged its walls. Common thermal mass materials include stone, cement and water. "
+        "INGRES was started as a project using funding allocated for a geographical database.\n",
+        encoding="utf-8",
+    )
+    a = make_assistant(answer_scorer="reader")
+    a.ingest([doc.parent])
+    ans = a.ask("What are typical thermal mass materials?")
+    assert not ans.refused and "stone, cement and water" in ans.citations[0].quote
+    ans = a.ask("What was the name of the project funded for a geographical database?")
+    assert not ans.refused and "INGRES" in ans.citations[0].quote
+    assert all("Leadership and budget" not in c.quote for c in a.ask("What does the note say about leadership and budget?").citations)
