@@ -48,10 +48,16 @@ WH_KINDS = (PERSON, DATE, NUMBER, NAME, PLACE, REASON)
 _NUMBER_Q = re.compile(
     r"\b(how (much|many|large|big|long)|what (amount|sum|number|percentage|share|proportion)|"
     r"(what|which) (is|was|are|were|will be)\s+(the\s+)?([\w'’-]+\s+){0,2}(budget|cost|costs|spending|funding|figure|total)(?!\s+(review|cut|cuts|plan|process|debate|committee|report)s?\b)|"
-    r"(budget|cost|costs|spending)\s*\?|\bspend|\bspent|funding amount|number of|count of|total of)\b",
+    r"(budget|cost|costs|spending)\s*\?|\bspend|\bspent|funding amount|number of(?!\s+(what|which)\b)|count of|total of)\b",
     re.I,
 )
-_DATE_Q = re.compile(r"\b(when|what year|which year|what date|in what year|since when|how long ago)\b", re.I)
+# "when" asks for a date as the question word ("When was ...", "... and when?"), not as a conjunction
+# ("lines left on paper when handmade", "removed from the plan when it was cut", "When X opens, how many ...")
+_DATE_Q = re.compile(
+    r"\bwhen\s+(did|does|do|was|were|is|are|will|would|has|have|had|can|could|should|might|may|shall)\b|\bwhen\s*\?|"
+    r"\b(what year|which year|what date|in what year|since when|until when|how long ago)\b",
+    re.I,
+)
 #: people a "name of the ..." question may ask for (an office, a kind of person); "the name of the
 #: project / standard / climate" asks for a name that is not a person's, so no person gate applies
 _PERSON_NOUN = (

@@ -155,3 +155,24 @@ def test_a_short_sentence_inside_a_paragraph_is_no_heading(tmp_path: Path, make_
     ans = a.ask("What was the name of the project funded for a geographical database?")
     assert not ans.refused and "INGRES" in ans.citations[0].quote
     assert all("Leadership and budget" not in c.quote for c in a.ask("What does the note say about leadership and budget?").citations)
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("When was NACTA established?", "date"),
+        ("What do the two reviews say about who took charge and when?", "date"),
+        ("In what year was the truce agreed?", "date"),
+        # "when" as a conjunction asks for no date
+        ("Which points were removed from the National Action Plan when it was cut from twenty to fourteen?", None),
+        ("What are the small lines left on paper when handmade in a mould?", None),
+        ("When the new university opens, how many institutes will there be?", "number"),
+        # "a great number of what ..." asks for a kind, not a number
+        ("A great number of what type of buildings still remain?", None),
+        ("What is the number of CTDs in Punjab?", "number"),
+    ],
+)
+def test_when_and_number_of_ask_for_a_date_or_number_only_as_question_words(question: str, kind: str | None) -> None:
+    from assistant.answer.question import answer_type
+
+    assert answer_type(question) == kind
