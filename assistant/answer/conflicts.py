@@ -54,10 +54,49 @@ def short_answer(c: Candidate) -> str | None:
     return c.text[c.span[0] - c.start : c.span[1] - c.start].strip(" ,.;:") or None
 
 
+_NUMBER_WORDS = {
+    w: str(i)
+    for i, w in enumerate(
+        "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen nineteen".split()
+    )
+} | {w: str(10 * (i + 2)) for i, w in enumerate("twenty thirty forty fifty sixty seventy eighty ninety".split())}
+_NUMBER_TOKEN = re.compile(r"\d[\d,]*(?:\.\d+)?|[a-z]+", re.I)
+
+
+def numbers_in(text: str) -> set[str]:
+    """The numbers a short answer states, normalised ("$234 million" -> {"234"}, "75th" -> {"75"},
+    "eighty" -> {"80"}); scale words (million) and units are left out: two answers are compared by
+    their figures."""
+    out: list[int | str] = []
+    tens = False  # the last number was a word for 20, 30, ... ("twenty-three" is 23)
+    for tok in _NUMBER_TOKEN.findall(text.replace("-", " ")):
+        if tok[0].isdigit():
+            out.append(tok.replace(",", "").rstrip("."))
+            tens = False
+        elif (v := _NUMBER_WORDS.get(tok.lower())) is not None:
+            n = int(v)
+            if tens and 0 < n < 10:
+                out[-1] = int(out[-1]) + n
+                tens = False
+            else:
+                out.append(n)
+                tens = n >= 20
+        else:
+            tens = False
+    return {str(x) for x in out}
+
+
 def _same_value(question: str, a: str, b: str) -> bool:
-    """Two short answers give the same value: equal numbers / years where both have them, else a shared word."""
+    """Two short answers give the same value: equal years (when) where both have them, else equal
+    figures where both state numbers ("$234 million" and "54 million" differ though both say
+    million), else a shared word."""
     va, vb = answer_values(question, a), answer_values(question, b)
-    if va and vb and wh_kind(question) in (DATE, NUMBER):
+    if va and vb and wh_kind(question) == DATE:
+        return bool(va.keys() & vb.keys())
+    na, nb = numbers_in(a), numbers_in(b)
+    if na and nb:
+        return bool(na & nb)
+    if va and vb and wh_kind(question) == NUMBER:
         return bool(va.keys() & vb.keys())
     ta, tb = set(terms(a)), set(terms(b))
     if not ta or not tb:

@@ -46,3 +46,15 @@ def test_a_rival_below_the_threshold_is_not_an_answer() -> None:
     a = cand("a", "The agency operates 23 crossing points along the frontier.", "23", 0.9)
     b = cand("b", "The agency operates 31 crossing points along the frontier.", "31", 0.2)
     assert disagreeing(Q, a, [a, b], lambda c: c.prob, 0.34, 1.0) is None
+
+
+def test_figures_are_compared_not_the_words_around_them() -> None:
+    """"$234 million" and "54 million" disagree though both say million; "twenty-three" and "23"
+    agree; "eighty" and "75th year of age" disagree, whatever the question's wording."""
+    from assistant.answer.conflicts import _same_value, numbers_in
+
+    assert numbers_in("$234 million") == {"234"} and numbers_in("twenty-three posts") == {"23"} and numbers_in("1,200") == {"1200"}
+    assert not _same_value("What dollar amount of chocolate does New York export?", "$234 million", "54 million")
+    assert not _same_value("At what age were bishops required to retire?", "eighty", "75th year of age")
+    assert _same_value("How many crossing points are there?", "twenty-three", "23")
+    assert _same_value("Who leads it?", "Edward Heath", "Heath")
