@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -115,6 +116,25 @@ def test_misspelled_question_answered(reader_assistant) -> None:  # type: ignore
     assert not a.refused and any("312" in (c.short_answer or "") for c in a.citations)
 
 
+def _sentences_read(a: Any, q: str) -> list[tuple[str, str]]:
+    """(doc id, sentence) of every sentence the span reader is asked to read for `q` (spying on the
+    one reader of the process for this call only)."""
+    contexts = a.retrieve(q)
+    documents, idf, ext = a.prepare(q, contexts)
+    reader, read = ext.reader, []
+
+    def spy(question, passages, needed=None):  # type: ignore[no-untyped-def]
+        read.extend((ctx.doc_id, documents[ctx.doc_id].text[ctx.start + lo : ctx.start + hi]) for ctx, rs in zip(contexts, needed) for lo, hi in rs)
+        return type(reader).read(reader, question, passages, needed)
+
+    reader.read = spy
+    try:
+        ext.rank_reader(q, contexts, documents, idf)
+    finally:
+        del reader.read
+    return read
+
+
 def test_the_reader_reads_only_the_most_promising_sentences(everyday_store: Path, embedder) -> None:  # type: ignore[no-untyped-def]
     """`answer_reader_sentences` bounds what the reader reads (cosine + term coverage pick them);
     the answer of the shipped setting is kept with fewer sentences read."""
@@ -125,19 +145,7 @@ def test_the_reader_reads_only_the_most_promising_sentences(everyday_store: Path
     read = {}
     for n in (1, 6, 200):
         a = Assistant(Settings(store=everyday_store, answer_scorer="reader", answer_reader_sentences=n), embedder)
-        contexts = a.retrieve(q)
-        documents, idf, ext = a.prepare(q, contexts)
-        reader = ext.reader  # one per process: spy on this call only
-
-        def spy(question, passages, needed=None):  # type: ignore[no-untyped-def]
-            read[n] = [documents[ctx.doc_id].text[ctx.start + lo : ctx.start + hi] for ctx, rs in zip(contexts, needed) for lo, hi in rs]
-            return type(reader).read(reader, question, passages, needed)
-
-        reader.read = spy
-        try:
-            ext.rank_reader(q, contexts, documents, idf)
-        finally:
-            del reader.read
+        read[n] = [text for _, text in _sentences_read(a, q)]
         assert "fourteen" in a.ask(q).citations[0].quote
         a.close()
     assert len(read[1]) == 1 < len(read[200]) and len(read[6]) == min(6, len(read[200]))
@@ -170,21 +178,10 @@ def test_a_question_over_several_documents_reads_that_many_from_each(tmp_path: P
     a = Assistant(Settings(store=tmp_path / "store", answer_scorer="reader", answer_reader_sentences=1), embedder)
     a.ingest([docs])
     q = "What do the two reviews say about who took charge and when?"
-    contexts = a.retrieve(q)
-    documents, idf, ext = a.prepare(q, contexts)
-    reader, seen = ext.reader, []
-
-    def spy(question, passages, needed=None):  # type: ignore[no-untyped-def]
-        seen.extend(ctx.doc_id for ctx, rs in zip(contexts, needed) for _ in rs)
-        return type(reader).read(reader, question, passages, needed)
-
-    reader.read = spy
-    try:
-        ext.rank_reader(q, contexts, documents, idf)
-    finally:
-        del reader.read
+    seen = [doc_id for doc_id, _ in _sentences_read(a, q)]
+    retrieved = {c.doc_id for c in a.retrieve(q)}
     a.close()
-    assert sorted(seen) == sorted({c.doc_id for c in contexts}) == ["review_a", "review_b"]
+    assert sorted(seen) == sorted(retrieved) == ["review_a", "review_b"]
 
 
 def test_fact_the_documents_do_not_give_is_refused(reader_assistant) -> None:  # type: ignore[no-untyped-def]

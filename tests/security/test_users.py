@@ -59,29 +59,29 @@ def test_cli_users(tmp_path: Path) -> None:
     assert run_cli("users", "list", "--auth-file", f).stdout == ""
 
 
-def test_users_add_asks_twice_on_a_terminal(tmp_path: Path) -> None:
-    """On a terminal the password is asked for twice, never echoed; two different answers change nothing."""
+def _add_on_terminal(path: Path, first: str, again: str) -> tuple[int, str]:
+    """`users add carol` on a terminal (pexpect), answering the two prompts: (exit status, what it printed)."""
     import sys
 
     import pexpect
 
+    cmd = [sys.executable, "-m", "assistant", "users", "add", "carol", "--groups", "legal", "--auth-file", str(path)]
+    child = pexpect.spawn(cmd[0], cmd[1:], encoding="utf-8", timeout=60)
+    child.expect("password for carol: ")
+    child.sendline(first)
+    child.expect("again: ")
+    child.sendline(again)
+    child.expect(pexpect.EOF)
+    child.close()
+    return child.exitstatus, child.before
+
+
+def test_users_add_asks_twice_on_a_terminal(tmp_path: Path) -> None:
+    """On a terminal the password is asked for twice, never echoed; two different answers change nothing."""
     f = tmp_path / "users.txt"
-    cmd = [sys.executable, "-m", "assistant", "users", "add", "carol", "--groups", "legal", "--auth-file", str(f)]
-    child = pexpect.spawn(cmd[0], cmd[1:], encoding="utf-8", timeout=60)
-    child.expect("password for carol: ")
-    child.sendline("first-pw")
-    child.expect("again: ")
-    child.sendline("other-pw")
-    child.expect(pexpect.EOF)
-    child.close()
-    assert child.exitstatus == 2 and "the passwords differ" in child.before and "other-pw" not in child.before
+    status, out = _add_on_terminal(f, "first-pw", "other-pw")
+    assert status == 2 and "the passwords differ" in out and "other-pw" not in out
     assert not f.exists()
-    child = pexpect.spawn(cmd[0], cmd[1:], encoding="utf-8", timeout=60)
-    child.expect("password for carol: ")
-    child.sendline("terminal-pw")
-    child.expect("again: ")
-    child.sendline("terminal-pw")
-    child.expect(pexpect.EOF)
-    child.close()
-    assert child.exitstatus == 0 and "terminal-pw" not in child.before  # not echoed
+    status, out = _add_on_terminal(f, "terminal-pw", "terminal-pw")
+    assert status == 0 and "terminal-pw" not in out  # not echoed
     assert verify(read_users(f)["carol"], "terminal-pw") and "terminal-pw" not in f.read_text(encoding="utf-8")
