@@ -145,11 +145,10 @@ class Ingestor:
             return known[0]
         base = slug(stem)
         digest = hashlib.sha1(source.encode()).hexdigest()
-        doc_id = f"{base}-{digest[:8]}" if self.ids_from_source else base
-        if self._taken(doc_id, source):
-            doc_id = f"{base}-{digest[:8]}"
-            if self._taken(doc_id, source):  # another source with the same name and hash prefix
-                doc_id = f"{base}-{digest[:20]}"
+        # the plain name when free (never for ids_from_source), else name + hash of the source
+        # (longer if another source has the same name and hash prefix)
+        choices = [base, f"{base}-{digest[:8]}", f"{base}-{digest[:20]}"][1 if self.ids_from_source else 0 :]
+        doc_id = next((d for d in choices[:-1] if not self._taken(d, source)), choices[-1])
         self._claimed[doc_id] = source
         return doc_id
 

@@ -36,7 +36,7 @@ import numpy as np
 from assistant.answer.compose import POINTS_BACK, compose, cover_documents, redundant
 from assistant.answer.conflicts import answer_values, disagreeing, flag_conflict
 from assistant.answer.features import Candidate, featurize
-from assistant.answer.gates import DEFINITION_COVERAGE, answers_type, heading_line, passes_gates, reader_gate, reader_may_answer
+from assistant.answer.gates import DEFINITION_COVERAGE, answers_type, heading_line, own_line, passes_gates, reader_gate, reader_may_answer
 from assistant.answer.question import QuestionAnalysis, analyze, defined_term, explanatory, mentions
 from assistant.answer.refusal import SCOPE_CHARS, readable_reason
 from assistant.config import Settings
@@ -157,7 +157,7 @@ class ExtractiveAnswerer:
                     passage_terms=passage_terms,
                     window_text=doc.text[spans[lo][0] : spans[hi][1]],
                     prev=spans[i - 1] if i > 0 else None,
-                    own_line=(s == 0 or doc.text[s - 1] == "\n") and (e == len(doc.text) or doc.text[e] == "\n"),
+                    own_line=own_line(doc.text, s, e),
                     type_ok=answers_type(q, text)
                     or (i > 0 and bool(POINTS_BACK.search(text)) and answers_type(q, doc.text[spans[i - 1][0] : spans[i - 1][1]])),
                     entities_ok=ents_ok,
@@ -267,7 +267,6 @@ class ExtractiveAnswerer:
         if self.settings.answer_gates:
             pool = [c for c in cands if reader_may_answer(c)]
             n = self.settings.answer_reader_sentences
-            several = asks_several_documents(q.text)
             if len(pool) > n:
                 # the reader reads the `answer_reader_sentences` most promising of them (cosine + term
                 # coverage); that many from each document when the question is over several documents
@@ -275,7 +274,7 @@ class ExtractiveAnswerer:
                 for c, sim in zip(pool, self.sentence_vectors(pool) @ qv, strict=True):
                     c.sim = float(sim)
                 ranked = sorted(pool, key=lambda c: -heuristic_score(c))
-                pool = _first_per_document(ranked, n) if several else ranked[:n]
+                pool = _first_per_document(ranked, n) if asks_several_documents(q.text) else ranked[:n]
             chosen = {id(c) for c in pool}
             needed = [[(c.start - ctx.start, c.end - ctx.start) for c in group if id(c) in chosen] for ctx, group in zip(contexts, groups, strict=True)]
         readings = self.reader.read(q.text, [documents[ctx.doc_id].text[ctx.start : ctx.end] for ctx in contexts], needed)

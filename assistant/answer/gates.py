@@ -34,11 +34,15 @@ def passes_gates(c: Candidate, scorer: str) -> bool:
     return c.type_ok and (scorer in ("cross", "reader") or c.entities_ok)
 
 
+def own_line(text: str, s: int, e: int) -> bool:
+    """Whether text[s:e] is a line of its own."""
+    return (s == 0 or text[s - 1] == "\n") and (e == len(text) or text[e] == "\n")
+
+
 def heading_line(text: str, s: int, e: int) -> bool:
     """A line of its own that reads as a heading (Markdown's '#' marks are not in the stored text)."""
-    alone = (s == 0 or text[s - 1] == "\n") and (e == len(text) or text[e] == "\n")
     line = text[s:e].strip()
-    return alone and not line.endswith((".", "!", "?", ";", '"', "”", "’", ")")) and is_headline(line)
+    return own_line(text, s, e) and not line.endswith((".", "!", "?", ";", '"', "”", "’", ")")) and is_headline(line)
 
 
 def reads_as_heading(c: Candidate) -> bool:
