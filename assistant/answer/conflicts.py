@@ -7,7 +7,7 @@ import re
 from collections.abc import Callable
 
 from assistant.answer.features import Candidate
-from assistant.answer.question import DATE, NUMBER, entities, satisfies_type, wh_kind
+from assistant.answer.question import DATE, KNOWN_ALIASES, NUMBER, defined_acronyms, entities, satisfies_type, wh_kind
 from assistant.text.lexical import terms
 from assistant.types import Answer, Document
 
@@ -21,13 +21,21 @@ _CALENDAR = frozenset(
 _LINK = frozenset({"of", "the", "and", "de", "von", "van", "for", "on", "al", "bin", "ibn"})
 
 
+#: the most words of a name followed by the common noun it names ("the Kalb tribe", "AIDS epidemic")
+_NAMED_NOUN = 4
+
+
 def value_kind(answer: str) -> str | None:
     """The kind of value a short answer is: 'number' (digits or number words), 'name' (every word
-    capitalised but linking words like 'of'), else None (a phrase: nothing to compare)."""
+    capitalised but linking words like 'of', or a short name before the common noun it names:
+    "Kalb tribe", "AIDS epidemic"), else None (a phrase: nothing to compare)."""
     if satisfies_type(answer, NUMBER):
         return "number"
     ws = [w for w in re.findall(r"[\w’'.-]+", answer) if w.lower() not in _LINK]
-    return "name" if ws and all(w[:1].isupper() for w in ws) else None
+    if ws and all(w[:1].isupper() for w in ws):
+        return "name"
+    named_noun = 2 <= len(ws) <= _NAMED_NOUN and all(w[:1].isupper() for w in ws[:-1]) and ws[-1].isalpha()
+    return "name" if named_noun else None
 
 
 def answer_values(question: str, sentence: str) -> dict[str, str]:
@@ -85,20 +93,40 @@ def numbers_in(text: str) -> set[str]:
     return {str(x) for x in out}
 
 
-def _same_value(question: str, a: str, b: str) -> bool:
-    """Two short answers give the same value: equal years (when) where both have them, else equal
-    figures where both state numbers ("$234 million" and "54 million" differ though both say
-    million), else a shared word."""
+def figures(text: str) -> set[str]:
+    """The figures and calendar words of a short answer ("5 January 1955" -> {"5", "january", "1955"})."""
+    return numbers_in(text) | (set(re.findall(r"[a-z]+", text.lower())) & _CALENDAR)
+
+
+def _with_aliases(ts: set[str], context: str) -> set[str]:
+    """Terms of a short answer with those of its aliases: an acronym the context defines and its
+    expansion ("NACTA" / "National Counter Terrorism Authority"), and the known spelling variants."""
+    out = set(ts)
+    pairs = [(frozenset(terms(acro)), frozenset(terms(exp))) for acro, exp in defined_acronyms(context)]
+    pairs += [(frozenset(terms(x)), frozenset(terms(y))) for group in KNOWN_ALIASES for x in group for y in group if x != y]
+    for x, y in pairs:
+        if x and y and (x <= ts or y <= ts):
+            out |= x | y
+    return out
+
+
+def _same_value(question: str, a: str, b: str, context: str = "") -> bool:
+    """Two short answers give the same value when what one states is part of what the other does:
+    figures where both state numbers or dates ("5 January 1955" holds "January 1955"; "$234 million"
+    and "54 million" differ though both say million), else their words beyond the question's ("Heath"
+    is "Edward Heath"; "the Kalb tribe" is not "the Hind tribe" though both are tribes; an acronym is
+    its expansion where `context` defines it)."""
     va, vb = answer_values(question, a), answer_values(question, b)
-    if va and vb and wh_kind(question) == DATE:
-        return bool(va.keys() & vb.keys())
-    na, nb = numbers_in(a), numbers_in(b)
-    if na and nb:
-        return bool(na & nb)
-    ta, tb = set(terms(a)), set(terms(b))
+    if va and vb and wh_kind(question) == DATE and not va.keys() & vb.keys():
+        return False  # different years
+    fa, fb = figures(a), figures(b)
+    if numbers_in(a) and numbers_in(b):
+        return fa <= fb or fb <= fa
+    qterms = set(terms(question))
+    ta, tb = set(terms(a)) - qterms or set(terms(a)), set(terms(b)) - qterms or set(terms(b))
     if not ta or not tb:
         return a.strip().lower() == b.strip().lower()
-    return bool(ta & tb)
+    return ta <= _with_aliases(tb, context) or tb <= _with_aliases(ta, context)
 
 
 #: two sentences make the same claim when this share of their words (short answers left out) is common
@@ -137,7 +165,7 @@ def disagreeing(
             # or most of their own words once the short answers are left out
             if not (min(c.lex, best.lex) >= 0.5 or _alike(best.text, mine_span, c.text, theirs_span)):
                 continue
-            if not _same_value(question, mine_span, theirs_span):
+            if not _same_value(question, mine_span, theirs_span, f"{best.window_text}\n{c.window_text}"):
                 return c
             settled.add(c.doc_id)  # its best sentence on this claim agrees: its others do not count
             continue

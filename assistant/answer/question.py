@@ -124,7 +124,20 @@ def explanatory(question: str) -> bool:
     """A question answered by a clause or a whole sentence rather than a short span: why, how (not
     "how many"), yes/no, or what a document says ("does the CTD editorial say"). SQuAD 2.0, the
     reader's training data, has few of them, so its no-answer score is not calibrated for them."""
-    return bool(_WHY.search(question) or _HOW_MANNER.search(question) or _YES_NO.search(question) or _ATTRIBUTION.search(question))
+    if _WHY.search(question) or _HOW_MANNER.search(question) or _YES_NO.search(question):
+        return True
+    # naming its source ("according to X", "the editorial") makes a question ask what the source
+    # says, unless its question word asks for a value ("According to the report, who heads X?")
+    return bool(_ATTRIBUTION.search(question)) and not asks_value_word(question)
+
+
+_WH_WORD = re.compile(r"\b(what|who|whom|whose|when|where|which|how(?:\s+(?:many|much|long|old|often|far))?)\b", re.I)
+
+
+def asks_value_word(question: str) -> bool:
+    """Whether the question's first question word asks for a value: who, when, where, which, how many..."""
+    m = _WH_WORD.search(question)
+    return m is not None and m.group(1).lower() not in ("what", "how")
 
 
 _DEFINITION_Q = re.compile(r"^\W*what\s+(?:is|are)\s+(?:an?\s+|the\s+)?(?P<term>[^?,;]{2,80}?)\s*\??\s*$", re.I)

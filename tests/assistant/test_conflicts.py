@@ -19,6 +19,8 @@ def test_value_kinds() -> None:
     assert value_kind("40,000") == value_kind("fourteen") == value_kind("Twelve") == "number"
     assert value_kind("Treaty of Versailles") == value_kind("Barbara Sommer") == "name"
     assert value_kind("assess pertinent intelligence") is None
+    # a short name before the common noun it names
+    assert value_kind("Kalb tribe") == value_kind("AIDS epidemic") == "name"
 
 
 def test_the_same_claim_with_another_value_in_another_document_is_a_rival() -> None:
@@ -58,3 +60,18 @@ def test_figures_are_compared_not_the_words_around_them() -> None:
     assert not _same_value("At what age were bishops required to retire?", "eighty", "75th year of age")
     assert _same_value("How many crossing points are there?", "twenty-three", "23")
     assert _same_value("Who leads it?", "Edward Heath", "Heath")
+
+
+def test_answers_are_compared_by_what_they_do_not_share() -> None:
+    """One answer is the other when what it states is part of the other's; sharing a word (a title,
+    the noun both name) is not agreeing; an acronym is its expansion where the text defines it."""
+    from assistant.answer.conflicts import _same_value
+
+    assert not _same_value("What tribe did Muawiyah's wife belong to?", "Kalb tribe", "Hind tribe")
+    assert not _same_value("Who approved the miracle?", "Pope John Paul II", "Pope Francis")
+    assert not _same_value("On what date did he arrive?", "5 January 1955", "8 January 1955")
+    assert _same_value("On what date did he arrive?", "January 1955", "5 January 1955")
+    assert not _same_value("When did he arrive?", "5 January 1955", "5 March 1955")
+    defined = "The National Border Management Agency (NBMA) oversees the frontier."
+    assert _same_value("Which body leads?", "NBMA", "the National Border Management Agency", defined)
+    assert not _same_value("Which body leads?", "NBMA", "the National Border Management Agency")

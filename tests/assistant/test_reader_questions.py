@@ -176,3 +176,15 @@ def test_when_and_number_of_ask_for_a_date_or_number_only_as_question_words(ques
     from assistant.answer.question import answer_type
 
     assert answer_type(question) == kind
+
+
+def test_a_question_naming_its_source_asks_a_value_when_its_question_word_does() -> None:
+    """"According to the report, who heads X?" asks for a person (the reader's threshold applies);
+    "What does the editorial say about X?" asks what the document says (a clause or a sentence)."""
+    from assistant.answer.question import explanatory
+
+    assert not explanatory("According to the report, who heads the agency?")
+    assert not explanatory("Who showed up on the editorial floor of the Independent?")
+    assert not explanatory("How many units does the review count, according to the editorial?")
+    assert explanatory("What does the CTD editorial say has to be fixed?")
+    assert explanatory("According to the think tank, what do CTDs lack clarity on?")
