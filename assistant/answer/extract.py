@@ -48,17 +48,25 @@ from assistant.types import CANNOT_ANSWER, Answer, Context, Document
 __all__ = ["ExtractiveAnswerer", "answer_values", "asks_several_documents", "idf_weights", "passes_gates", "readable_reason"]
 
 W_SIM, W_LEX, W_CTX = 0.5, 0.3, 0.2
-#: a question over several documents: the answer covers each one
+_DOC_NOUN = (
+    r"(editorials?|documents?|reports?|reviews?|articles?|papers?|sources?|texts?|files?|memos?|studies|study"
+    r"|statements?|polic(y|ies)|strateg(y|ies)|pieces?)"
+)
+#: a question over several documents: the answer covers each one. "each", "all", "across", "differ"
+#: count only with a kind of document ("across the two editorials"; not "widespread across Europe")
 _MULTI_DOC = re.compile(
-    r"\b(both|each|all (the|of the|three|two)|compare|comparison|differ|difference|in common|similar(ly)?|across"
+    r"\b(both|compare|comparison|in common"
+    r"|(each|all|across|between|among)(\s+(of\s+)?(the|these|those|two|three))*(\s+[\w-]+)?\s+" + _DOC_NOUN +
     r"|(two|three|four|several|multiple) (editorials|documents|reports|reviews|articles|papers|sources|texts|files|memos|studies|statements|policies|strategies))\b",
     re.I,
 )
+_DIFFER = re.compile(r"\b(differ|difference|similar(ly)?)\b", re.I)
+_DOC = re.compile(rf"\b{_DOC_NOUN}\b", re.I)
 
 
 def asks_several_documents(question: str) -> bool:
     """ "In both editorials ...", "compare ...": the answer should cover each document."""
-    return bool(_MULTI_DOC.search(question))
+    return bool(_MULTI_DOC.search(question) or (_DIFFER.search(question) and _DOC.search(question)))
 
 
 def _first_per_document(ranked: list[Candidate], n: int) -> list[Candidate]:
@@ -274,7 +282,7 @@ class ExtractiveAnswerer:
                 for c, sim in zip(pool, self.sentence_vectors(pool) @ qv, strict=True):
                     c.sim = float(sim)
                 ranked = sorted(pool, key=lambda c: -heuristic_score(c))
-                pool = _first_per_document(ranked, n) if asks_several_documents(q.text) else ranked[:n]
+                pool = _first_per_document(ranked, n) if asks_several_documents(question) else ranked[:n]
             chosen = {id(c) for c in pool}
             needed = [[(c.start - ctx.start, c.end - ctx.start) for c in group if id(c) in chosen] for ctx, group in zip(contexts, groups, strict=True)]
         readings = self.reader.read(q.text, [documents[ctx.doc_id].text[ctx.start : ctx.end] for ctx in contexts], needed)
