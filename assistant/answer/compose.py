@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 
 from assistant.answer.cite import citation
 from assistant.answer.features import Candidate, is_headline
+from assistant.answer.question import REASON, satisfies_type, wh_kind
 from assistant.text.lexical import terms
 from assistant.types import Answer, AnswerSentence, Context, Document
 
@@ -23,6 +24,22 @@ _EXPLETIVE_IT = (
     r"mistake|shame|pity|useful|wise|urgent)\b)"
 )
 POINTS_BACK = re.compile(rf"^\W*(this|these|that|those|{_EXPLETIVE_IT}|they|such|thus|hence|because of (this|that|these))\b", re.I)
+#: a reason given only as a pointer inside the sentence ("... disheartened because of this view")
+_REASON_POINTER = re.compile(
+    r"\b(because of|due to|as a result of|owing to|in view of|in light of)\s+(this|that|these|those|such)\b|\bfor (this|that|these) reasons?\b", re.I
+)
+
+
+def leans_back(text: str) -> bool:
+    """Whether a sentence needs the one before it: it opens by pointing back ("This was ...") or
+    gives its reason as a pointer ("... because of this view")."""
+    return bool(POINTS_BACK.search(text) or _REASON_POINTER.search(text))
+
+
+def _gives_reason_ahead(question: str, c: Candidate, following: str) -> bool:
+    """A why-question answered by a sentence that states no reason, whose next sentence points back
+    at it ("... remove any extreme groups." "They support the same ideals ..."): the reason is there."""
+    return wh_kind(question) == REASON and not satisfies_type(c.text, REASON) and bool(POINTS_BACK.search(following))
 
 
 def cover_documents(chosen: list[Candidate], ranked: list[Candidate], score: Callable[[Candidate], float], floor: float) -> list[Candidate]:
@@ -39,14 +56,19 @@ def compose(
     question: str, contexts: Sequence[Context], documents: dict[str, Document], chosen: list[Candidate], score: Callable[[Candidate], float]
 ) -> Answer:
     """Quote the chosen sentences (document order within each document), each with its own citation.
-    A chosen sentence that leans on the one before it brings that sentence along (cited on its own)."""
+    A chosen sentence that leans on the one before it brings that sentence along (cited on its own),
+    and one answering "why" with no reason brings the next sentence when that one points back at it."""
     picked: dict[tuple[str, int], tuple[Candidate, float | None]] = {(c.doc_id, c.start): (c, score(c)) for c in chosen}
     for c in chosen:
-        if c.prev is not None and POINTS_BACK.search(c.text) and (c.doc_id, c.prev[0]) not in picked:
-            s, e = c.prev
-            text = documents[c.doc_id].text[s:e]
-            if not is_headline(text):
-                ctx = Candidate(doc_id=c.doc_id, chunk_id=c.chunk_id, start=s, end=e, text=text, rank=c.rank)
+        text_of = documents[c.doc_id].text
+        along = []
+        if c.prev is not None and leans_back(c.text):
+            along.append(c.prev)
+        if c.next is not None and _gives_reason_ahead(question, c, text_of[c.next[0] : c.next[1]]):
+            along.append(c.next)
+        for s, e in along:
+            if (c.doc_id, s) not in picked and not is_headline(text_of[s:e]):
+                ctx = Candidate(doc_id=c.doc_id, chunk_id=c.chunk_id, start=s, end=e, text=text_of[s:e], rank=c.rank)
                 picked[(c.doc_id, s)] = (ctx, None)
     doc_order = {d: i for i, d in enumerate(dict.fromkeys(c.doc_id for c in chosen))}
     items = sorted(picked.values(), key=lambda cs: (doc_order[cs[0].doc_id], cs[0].start))

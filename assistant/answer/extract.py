@@ -165,6 +165,7 @@ class ExtractiveAnswerer:
                     passage_terms=passage_terms,
                     window_text=doc.text[spans[lo][0] : spans[hi][1]],
                     prev=spans[i - 1] if i > 0 else None,
+                    next=spans[i + 1] if i + 1 < len(spans) else None,
                     own_line=own_line(doc.text, s, e),
                     type_ok=answers_type(q, text)
                     or (i > 0 and bool(POINTS_BACK.search(text)) and answers_type(q, doc.text[spans[i - 1][0] : spans[i - 1][1]])),

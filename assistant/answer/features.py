@@ -52,6 +52,7 @@ class Candidate:
     window_text: str = ""
     passage_text: str = ""
     prev: tuple[int, int] | None = None  # span of the sentence before it in the passage
+    next: tuple[int, int] | None = None  # span of the sentence after it in the passage
     sim: float = 0.0
     lex: float = 0.0
     ctx: float = 0.0

@@ -188,3 +188,29 @@ def test_a_question_naming_its_source_asks_a_value_when_its_question_word_does()
     assert not explanatory("How many units does the review count, according to the editorial?")
     assert explanatory("What does the CTD editorial say has to be fixed?")
     assert explanatory("According to the think tank, what do CTDs lack clarity on?")
+
+
+BORDER_TRADE = """Border Trade Review
+
+The perception that the capital ignores the border districts has grown since the checkpoints closed. Local councils may lose public trust because of this view, particularly in towns that depend on trade. The review also recommends removing the informal toll posts along the highway. They charge fees that push traders towards smuggling routes. The review was published in May 2024.
+"""
+
+
+def test_a_reason_given_elsewhere_brings_its_sentence_along(tmp_path: Path, make_assistant) -> None:  # type: ignore[no-untyped-def]
+    """A why-answer whose reason is a pointer ("because of this view") brings the sentence it points
+    at; one that states no reason brings the next sentence when that one points back ("They ...")."""
+    from assistant.answer.compose import leans_back
+
+    assert leans_back("Police officers may become even more disheartened because of this view.")
+    assert leans_back("This was the first time.") and not leans_back("The review was published in May 2024.")
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "border_trade.txt").write_text(BORDER_TRADE, encoding="utf-8")
+    a = make_assistant(answer_scorer="reader")
+    a.ingest([docs])
+    ans = a.ask("Why might local councils lose public trust?")
+    assert "the capital ignores the border districts" in ans.answer and len(ans.citations) == 2
+    ans = a.ask("Why does the review recommend removing the informal toll posts?")
+    assert "push traders towards smuggling" in ans.answer
+    # a sentence with its own reason, or a question that is no why-question, brings nothing more
+    assert "smuggling" not in a.ask("What does the review recommend removing?").answer
