@@ -208,36 +208,31 @@ def test_cli_marks_the_short_answer(everyday_store: Path) -> None:
     assert short in out.stdout and out.stdout.count(short) >= 1
 
 
+def _strategy_and_copy(folder: Path, assistant, old: str, new: str):  # type: ignore[no-untyped-def]
+    """`assistant` with the border strategy (strategy_a) and a copy where `old` reads `new` (strategy_b) ingested from `folder`."""
+    src = (EVERYDAY / "border_strategy.txt").read_text(encoding="utf-8")
+    folder.mkdir()
+    (folder / "strategy_a.txt").write_text(src, encoding="utf-8")
+    (folder / "strategy_b.txt").write_text(src.replace(old, new), encoding="utf-8")
+    assistant.ingest([folder])
+    return assistant
+
+
 def test_two_people_of_the_same_rank_disagree(tmp_path: Path, make_assistant) -> None:  # type: ignore[no-untyped-def]
     """Short answers sharing a title ("Colonel ...") are compared by what is not shared: two
     colonels are two answers; the name and a shorter form of it are one."""
-    src = (EVERYDAY / "border_strategy.txt").read_text(encoding="utf-8")
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    (docs / "strategy_a.txt").write_text(src, encoding="utf-8")
-    (docs / "strategy_b.txt").write_text(src.replace("Colonel Lina Farouk", "Colonel Omar Haddad"), encoding="utf-8")
-    a = make_assistant(answer_scorer="reader")
-    a.ingest([docs])
-    ans = a.ask("Who is the chief of the National Border Management Agency?")
+    q = "Who is the chief of the National Border Management Agency?"
+    a = _strategy_and_copy(tmp_path / "docs", make_assistant(answer_scorer="reader"), "Colonel Lina Farouk", "Colonel Omar Haddad")
+    ans = a.ask(q)
     assert ans.conflicts and "Lina Farouk" in ans.conflicts[0] and "Omar Haddad" in ans.conflicts[0]
     assert {c.doc_id for c in ans.citations} == {"strategy_a", "strategy_b"}
-    same = tmp_path / "same"
-    same.mkdir()
-    (same / "strategy_a.txt").write_text(src, encoding="utf-8")
-    (same / "strategy_b.txt").write_text(src.replace("Colonel Lina Farouk", "Farouk"), encoding="utf-8")
-    b = make_assistant(store=tmp_path / "store2", answer_scorer="reader")
-    b.ingest([same])
-    assert not b.ask("Who is the chief of the National Border Management Agency?").conflicts
+    b = _strategy_and_copy(tmp_path / "same", make_assistant(store=tmp_path / "store2", answer_scorer="reader"), "Colonel Lina Farouk", "Farouk")
+    assert not b.ask(q).conflicts
 
 
 def test_sources_that_disagree_are_named_and_cited(tmp_path: Path, make_assistant) -> None:  # type: ignore[no-untyped-def]
-    src = (EVERYDAY / "border_strategy.txt").read_text(encoding="utf-8")
     docs = tmp_path / "docs"
-    docs.mkdir()
-    (docs / "strategy_a.txt").write_text(src, encoding="utf-8")
-    (docs / "strategy_b.txt").write_text(src.replace("23 crossing points", "31 crossing points"), encoding="utf-8")
-    a = make_assistant(answer_scorer="reader")
-    a.ingest([docs])
+    a = _strategy_and_copy(docs, make_assistant(answer_scorer="reader"), "23 crossing points", "31 crossing points")
     ans = a.ask("How many crossing points does the border agency operate?")
     assert ans.conflicts and "Sources disagree" in ans.conflicts[0]
     assert "23" in ans.conflicts[0] and "31" in ans.conflicts[0]

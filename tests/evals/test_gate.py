@@ -26,18 +26,19 @@ ROOT = Path(__file__).resolve().parents[2]
 EDITORIALS = ROOT / "evals" / "datasets" / "ct_editorials.jsonl"
 CONVERSATIONS = ROOT / "evals" / "datasets" / "ct_conversations.jsonl"
 
-#: set at dbdcbe3 (extractive, default settings, fingerprint 8da1ab927a61): validity 1.000,
-#: correctness 0.750, accuracy 0.714, refusal accuracy 0.900, refusal recall 0.792, answer rate 0.946,
-#: recall@5 0.920, faithfulness 1.000; at 93808d3: correctness 0.768, accuracy 0.732, recall@5 0.952,
-#: the rest unchanged (docs/evaluation.md). The gates were not raised.
+#: re-derived for the span reader (the default) after the second session of 2026-12-05: each gate is
+#: the score then minus about 0.05 (four to five items). Measured: validity 1.000, correctness 0.786,
+#: accuracy 0.768, refusal accuracy 0.912, refusal recall 1.000, answer rate 0.875, recall@5 0.943.
+#: Earlier gates, set for the heuristic at dbdcbe3: correctness 0.70, accuracy 0.66, refusal accuracy
+#: 0.85, refusal recall 0.74, answer rate 0.89, recall@5 0.87 (docs/evaluation.md §2).
 GATES: list[tuple[str, float]] = [
     ("citation_validity", 1.0),
-    ("answer_correctness", 0.70),
-    ("answer_accuracy", 0.66),
-    ("refusal_accuracy", 0.85),
-    ("refusal_recall", 0.74),
-    ("answer_rate", 0.89),
-    ("recall@5", 0.87),
+    ("answer_correctness", 0.74),
+    ("answer_accuracy", 0.72),
+    ("refusal_accuracy", 0.86),
+    ("refusal_recall", 0.95),
+    ("answer_rate", 0.82),
+    ("recall@5", 0.89),
 ]
 JUDGE_GATES: list[tuple[str, float]] = [("faithfulness", 0.95), ("citation_recall", 0.95)]
 
