@@ -66,7 +66,8 @@ def _add_on_terminal(path: Path, first: str, again: str) -> tuple[int, str]:
     import pexpect
 
     cmd = [sys.executable, "-m", "assistant", "users", "add", "carol", "--groups", "legal", "--auth-file", str(path)]
-    child = pexpect.spawn(cmd[0], cmd[1:], encoding="utf-8", timeout=60)
+    # poll, not select: late in a full run the test process holds over 1024 descriptors, past select()'s limit
+    child = pexpect.spawn(cmd[0], cmd[1:], encoding="utf-8", timeout=60, use_poll=True)
     child.expect("password for carol: ")
     child.sendline(first)
     child.expect("again: ")
