@@ -286,6 +286,10 @@ class Store:
 
     def close(self) -> None:
         self.catalog.close()
+        with self._lock:
+            vectors, self._vectors = self._vectors, None
+        if vectors is not None:
+            vectors.close()
 
 
 def _shared_catalog(settings: Settings, create: bool) -> tuple[PostgresCatalog, RunLeases]:

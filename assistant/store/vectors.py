@@ -58,9 +58,18 @@ def _embedding_function(embedder: Embedder | None) -> Any:
 
 
 class VectorIndex:
-    def __init__(self, collection: Any, where: str) -> None:
+    def __init__(self, collection: Any, where: str, client: Any = None) -> None:
         self.collection = collection
         self.where = where
+        self._client = client
+
+    def close(self) -> None:
+        """Release the Chroma client: the last one open on a path stops its system (its SQLite
+        connection and index files are let go; a store opened and closed many times in one
+        process kept every one of them open, deleted stores' files too)."""
+        client, self._client = self._client, None
+        if client is not None and hasattr(client, "close"):
+            client.close()
 
     @classmethod
     def open(
@@ -84,7 +93,7 @@ class VectorIndex:
             )
         except Exception as exc:  # noqa: BLE001 - chromadb raises many types (connection, value, sqlite)
             raise StoreUnavailableError(where, f"{type(exc).__name__}: {exc}".splitlines()[0][:300]) from exc
-        return cls(collection, where)
+        return cls(collection, where, client)
 
     def count(self) -> int:
         return int(self.collection.count())

@@ -246,3 +246,36 @@ def test_control_characters_are_stripped_from_questions(corpus_assistant) -> Non
     answer = corpus_assistant.ask("Why did NACTA\x07 struggle with\u202e CTD integration?\r\n")
     assert answer.question == "Why did NACTA  struggle with CTD integration?"
     assert not answer.refused
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="counts descriptors through /proc")
+def test_closing_a_store_lets_go_of_its_files(tmp_path: Path, embedder) -> None:  # type: ignore[no-untyped-def]
+    """A store opened, written and closed on a new path each time leaves no descriptor behind: the
+    Chroma client is closed with the store (before, each kept its SQLite file and index files open,
+    ~11 descriptors, those of deleted stores too)."""
+    from assistant.api import Assistant
+    from assistant.config import Settings
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "note.txt").write_text("The agency was set up in 2016. It employs forty analysts.", encoding="utf-8")
+
+    def open_ingest_close(k: int) -> None:
+        store = tmp_path / f"store{k}"
+        a = Assistant(Settings(store=store), embedder)
+        a.ingest([docs])
+        assert not a.ask("How many analysts does the agency employ?").refused
+        a.close()
+        shutil.rmtree(store)
+
+    open_ingest_close(0)  # models and caches load once
+    before = len(os.listdir("/proc/self/fd"))
+    for k in range(1, 6):
+        open_ingest_close(k)
+    assert len(os.listdir("/proc/self/fd")) <= before + 1
+    # a closed assistant opens its store again when asked
+    a = Assistant(Settings(store=tmp_path / "again"), embedder)
+    a.ingest([docs])
+    a.close()
+    assert a.ask("How many analysts does the agency employ?").citations
+    a.close()
