@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from functools import lru_cache
 
 from assistant.answer.features import Candidate
 from assistant.answer.question import DATE, KNOWN_ALIASES, NUMBER, defined_acronyms, entities, satisfies_type, wh_kind
@@ -93,17 +94,20 @@ def numbers_in(text: str) -> set[str]:
     return {str(x) for x in out}
 
 
-def figures(text: str) -> set[str]:
-    """The figures and calendar words of a short answer ("5 January 1955" -> {"5", "january", "1955"})."""
-    return numbers_in(text) | (set(re.findall(r"[a-z]+", text.lower())) & _CALENDAR)
+def _calendar_words(text: str) -> set[str]:
+    return set(re.findall(r"[a-z]+", text.lower())) & _CALENDAR
+
+
+@lru_cache(maxsize=1)
+def _known_alias_pairs() -> list[tuple[frozenset[str], frozenset[str]]]:
+    return [(frozenset(terms(x)), frozenset(terms(y))) for group in KNOWN_ALIASES for x in group for y in group if x != y]
 
 
 def _with_aliases(ts: set[str], context: str) -> set[str]:
     """Terms of a short answer with those of its aliases: an acronym the context defines and its
     expansion ("NACTA" / "National Counter Terrorism Authority"), and the known spelling variants."""
     out = set(ts)
-    pairs = [(frozenset(terms(acro)), frozenset(terms(exp))) for acro, exp in defined_acronyms(context)]
-    pairs += [(frozenset(terms(x)), frozenset(terms(y))) for group in KNOWN_ALIASES for x in group for y in group if x != y]
+    pairs = [(frozenset(terms(acro)), frozenset(terms(exp))) for acro, exp in defined_acronyms(context)] + _known_alias_pairs()
     for x, y in pairs:
         if x and y and (x <= ts or y <= ts):
             out |= x | y
@@ -119,8 +123,9 @@ def _same_value(question: str, a: str, b: str, context: str = "") -> bool:
     va, vb = answer_values(question, a), answer_values(question, b)
     if va and vb and wh_kind(question) == DATE and not va.keys() & vb.keys():
         return False  # different years
-    fa, fb = figures(a), figures(b)
-    if numbers_in(a) and numbers_in(b):
+    na, nb = numbers_in(a), numbers_in(b)
+    if na and nb:  # figures, with the months they come with ("5 January" is not "5 March")
+        fa, fb = na | _calendar_words(a), nb | _calendar_words(b)
         return fa <= fb or fb <= fa
     qterms = set(terms(question))
     ta, tb = set(terms(a)) - qterms or set(terms(a)), set(terms(b)) - qterms or set(terms(b))
