@@ -57,7 +57,7 @@ _DOC_NOUN = (
 _MULTI_DOC = re.compile(
     r"\b(both|compare|comparison|in common"
     r"|(each|all|across|between|among)(\s+(of\s+)?(the|these|those|two|three))*(\s+[\w-]+)?\s+" + _DOC_NOUN +
-    r"|(two|three|four|several|multiple) (editorials|documents|reports|reviews|articles|papers|sources|texts|files|memos|studies|statements|policies|strategies))\b",
+    r"|(two|three|four|several|multiple)\s+" + _DOC_NOUN + r")\b",
     re.I,
 )
 _DIFFER = re.compile(r"\b(differ|difference|similar(ly)?)\b", re.I)
